@@ -1,0 +1,64 @@
+package sqsx
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsx/sqsx/payload"
+)
+
+// DeleteMessageBatch deletes up to 10 messages, as
+// [sqs.Client.DeleteMessageBatch] does, and then the payloads of the entries
+// SQS reports as deleted: one DeleteObjects request per bucket. Entries SQS
+// reports as failed keep their payloads, so they can be retried.
+//
+// An entry whose receipt handle is malformed or names a bucket outside
+// AllowedBuckets becomes a Failed entry (CodeInvalidReceiptHandle,
+// CodeBucketNotAllowed) and is not sent. If the messages are deleted but some
+// payloads are not, the output is returned together with an error that joins
+// a *PayloadError per object. params is not modified.
+func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	if params == nil || len(params.Entries) == 0 {
+		return c.sqs.DeleteMessageBatch(ctx, params, optFns...)
+	}
+	in := *params
+	in.Entries = make([]types.DeleteMessageBatchRequestEntry, 0, len(params.Entries))
+	pointers := map[string]payload.Pointer{}
+	var local []types.BatchResultErrorEntry
+	for _, e := range params.Entries {
+		h, err := c.parseHandle(aws.ToString(e.ReceiptHandle))
+		if err != nil {
+			local = append(local, *failedEntry(e.Id, codeFor(err), true, err))
+			continue
+		}
+		if h.HasPointer() {
+			pointers[aws.ToString(e.Id)] = h.Pointer
+			e.ReceiptHandle = aws.String(h.Original)
+		}
+		in.Entries = append(in.Entries, e)
+	}
+	if len(in.Entries) == 0 {
+		return &sqs.DeleteMessageBatchOutput{Failed: local}, nil
+	}
+	out, err := c.sqs.DeleteMessageBatch(ctx, &in, optFns...)
+	if err != nil {
+		return nil, err
+	}
+	out.Failed = append(out.Failed, local...)
+	if c.opts.KeepPayloadsOnDelete {
+		return out, nil
+	}
+	var deleted []payload.Pointer
+	for _, s := range out.Successful {
+		if p, ok := pointers[aws.ToString(s.Id)]; ok {
+			deleted = append(deleted, p)
+		}
+	}
+	if err := c.store.DeleteAll(ctx, deleted); err != nil {
+		return out, err
+	}
+	return out, nil
+}

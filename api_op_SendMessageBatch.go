@@ -1,0 +1,218 @@
+package sqsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sqsx/sqsx/payload"
+)
+
+// maxBatchEntries is the most entries an SQS batch request may hold.
+const maxBatchEntries = 10
+
+// batchEntry is the plan for one entry of a SendMessageBatch call.
+type batchEntry struct {
+	in     types.SendMessageBatchRequestEntry // what is sent to SQS
+	body   string                             // the original body
+	size   int64                              // the size as sent
+	off    *offloaded                         // set when the body goes to S3
+	canOff bool                               // the entry may be offloaded
+	failed *types.BatchResultErrorEntry       // set when the entry is not sent
+}
+
+// SendMessageBatch sends up to 10 messages, as [sqs.Client.SendMessageBatch]
+// does. Each entry above the threshold is offloaded to S3; then, while the
+// batch's total size is over BatchSizeLimit, the largest remaining entry is
+// offloaded too, so that the batch fits with the fewest uploads. Uploads run
+// concurrently, at most Concurrency at a time.
+//
+// A problem with one entry (a reserved attribute, an empty body, too many
+// attributes for offloading, a failed upload) makes that entry a Failed entry
+// with one of the Code constants, and the rest of the batch is still sent.
+// Payloads of entries that SQS reports as failed are deleted, and so are all
+// of the call's uploads if the SQS call itself fails. Requests that SQS
+// rejects as a whole (no entries, more than 10, repeated ids) are passed to
+// SQS unchanged, so that it returns its usual error. params is not modified.
+func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	if params == nil || !batchShapeOK(params.Entries) {
+		return c.sqs.SendMessageBatch(ctx, params, optFns...)
+	}
+	queueURL := aws.ToString(params.QueueUrl)
+	threshold, err := c.threshold(ctx, "SendMessageBatch", queueURL, optFns)
+	if err != nil {
+		return nil, err
+	}
+
+	entries := make([]*batchEntry, len(params.Entries))
+	for i, e := range params.Entries {
+		be := &batchEntry{in: e, body: aws.ToString(e.MessageBody)}
+		be.size = messageSize(be.body, e.MessageAttributes)
+		entries[i] = be
+		if _, err := checkMessage(be.body, e.MessageAttributes); err != nil {
+			be.failed = failedEntry(e.Id, codeFor(err), true, err)
+			continue
+		}
+		_, offErr := c.checkOffload(e.MessageAttributes, threshold)
+		be.canOff = offErr == nil
+		if c.opts.AlwaysThroughS3 || be.size > threshold {
+			if offErr != nil {
+				be.failed = failedEntry(e.Id, codeFor(offErr), true, offErr)
+				continue
+			}
+			if err := c.planOffload(ctx, be, threshold); err != nil {
+				if !errors.Is(err, ErrAttributesTooLarge) {
+					return nil, err
+				}
+				be.failed = failedEntry(e.Id, CodeAttributesTooLarge, true, err)
+			}
+		}
+	}
+	// Offload the largest entries until the whole batch fits.
+	for total := batchSize(entries); total > c.opts.BatchSizeLimit; total = batchSize(entries) {
+		var largest *batchEntry
+		for _, be := range entries {
+			if be.failed == nil && be.off == nil && be.canOff && (largest == nil || be.size > largest.size) {
+				largest = be
+			}
+		}
+		if largest == nil {
+			break // Nothing left to offload: SQS will say the batch is too long.
+		}
+		if err := c.planOffload(ctx, largest, threshold); err != nil {
+			if !errors.Is(err, ErrAttributesTooLarge) {
+				return nil, err
+			}
+			largest.canOff = false // Offloading would not make it fit.
+		}
+	}
+
+	uploaded, err := c.uploadBatch(ctx, entries)
+	if err != nil {
+		c.cleanup(ctx, uploaded...)
+		return nil, err
+	}
+
+	in := *params
+	in.Entries = make([]types.SendMessageBatchRequestEntry, 0, len(entries))
+	var local []types.BatchResultErrorEntry
+	byID := make(map[string]*batchEntry, len(entries))
+	for _, be := range entries {
+		if be.failed != nil {
+			local = append(local, *be.failed)
+			continue
+		}
+		if be.off != nil {
+			be.in.MessageDeduplicationId = c.dedupID(ctx, queueURL, be.in.MessageDeduplicationId, be.body, optFns)
+		}
+		byID[aws.ToString(be.in.Id)] = be
+		in.Entries = append(in.Entries, be.in)
+	}
+	if len(in.Entries) == 0 {
+		return &sqs.SendMessageBatchOutput{Failed: local}, nil
+	}
+	out, err := c.sqs.SendMessageBatch(ctx, &in, optFns...)
+	if err != nil {
+		c.cleanup(ctx, uploaded...)
+		return nil, err
+	}
+	var orphans []payload.Pointer
+	for _, f := range out.Failed {
+		if be := byID[aws.ToString(f.Id)]; be != nil && be.off != nil {
+			orphans = append(orphans, be.off.pointer)
+		}
+	}
+	c.cleanup(ctx, orphans...)
+	out.Failed = append(out.Failed, local...)
+	return out, nil
+}
+
+// batchShapeOK reports whether SQS could accept the batch as a whole: 1 to 10
+// entries with distinct ids.
+func batchShapeOK(entries []types.SendMessageBatchRequestEntry) bool {
+	if len(entries) == 0 || len(entries) > maxBatchEntries {
+		return false
+	}
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		id := aws.ToString(e.Id)
+		if seen[id] {
+			return false
+		}
+		seen[id] = true
+	}
+	return true
+}
+
+// planOffload picks the key for an entry and rewrites what will be sent. It
+// leaves the entry as it was if the offloaded form would still be over the
+// threshold (ErrAttributesTooLarge).
+func (c *Client) planOffload(ctx context.Context, be *batchEntry, threshold int64) error {
+	off, err := c.prepareOffload(ctx, be.body, be.in.MessageAttributes)
+	if err != nil {
+		return err
+	}
+	if err := checkWireSize(off, threshold); err != nil {
+		return err
+	}
+	be.off = &off
+	be.in.MessageBody = aws.String(off.body)
+	be.in.MessageAttributes = off.attrs
+	be.size = messageSize(off.body, off.attrs)
+	return nil
+}
+
+// batchSize is the total size of the entries that will be sent.
+func batchSize(entries []*batchEntry) int64 {
+	var n int64
+	for _, be := range entries {
+		if be.failed == nil {
+			n += be.size
+		}
+	}
+	return n
+}
+
+// uploadBatch uploads the planned payloads, at most Concurrency at a time. A
+// failed upload fails its entry only; a cancelled ctx fails the call. It
+// returns the pointers uploaded.
+func (c *Client) uploadBatch(ctx context.Context, entries []*batchEntry) ([]payload.Pointer, error) {
+	var (
+		mu       sync.Mutex
+		uploaded []payload.Pointer
+		g        errgroup.Group
+	)
+	g.SetLimit(c.opts.Concurrency)
+	for _, be := range entries {
+		if be.off == nil || be.failed != nil {
+			continue
+		}
+		g.Go(func() error {
+			if err := c.store.PutAt(ctx, be.off.pointer, be.body); err != nil {
+				be.failed = failedEntry(be.in.Id, CodePayloadUploadFailed, false, err)
+				return nil
+			}
+			mu.Lock()
+			uploaded = append(uploaded, be.off.pointer)
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
+	return uploaded, ctx.Err()
+}
+
+func failedEntry(id *string, code string, senderFault bool, err error) *types.BatchResultErrorEntry {
+	return &types.BatchResultErrorEntry{
+		Id:          id,
+		Code:        aws.String(code),
+		SenderFault: senderFault,
+		Message:     aws.String(fmt.Sprintf("sqsx: %v", err)),
+	}
+}

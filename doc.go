@@ -1,0 +1,70 @@
+// Package sqsx is an Amazon SQS client for messages of any size: it stores
+// message bodies too large for SQS in Amazon S3 and sends a small pointer in
+// their place. It speaks the wire format of the AWS extended client libraries
+// for Java and Python, so messages flow between them and Go in both
+// directions.
+//
+// [Client] wraps an [sqs.Client] and has its methods, with the same
+// signatures, so existing code changes one line:
+//
+//	client, err := sqsx.New(sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg), func(o *sqsx.Options) {
+//		o.Bucket = "my-payload-bucket"
+//	})
+//
+// # Wire format and interoperability
+//
+// An offloaded message's body is replaced by
+//
+//	["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"...","s3Key":"..."}]
+//
+// and it carries a Number message attribute, ExtendedPayloadSize (or, with
+// Options.AttributeName, the legacy SQSLargePayloadSize that the Java client
+// writes by default), holding the payload size. The S3 object holds the body
+// bytes as they are. On receive both attribute names are read, both pointer
+// class names are accepted, and the reserved attributes are removed from the
+// messages returned. See package [github.com/sqsx/sqsx/payload] for the codec.
+//
+// # Size threshold
+//
+// A message is offloaded when its size (body bytes plus, for each message
+// attribute, the bytes of its name, data type and value) is greater than
+// Options.Threshold, [DefaultThreshold] (256 KiB) unless set. SQS accepts up
+// to 1 MiB since August 2025, but a queue's MaximumMessageSize still defaults
+// to 256 KiB; set Options.ThresholdFromQueue to use each queue's own limit.
+// SendMessageBatch also keeps a batch's total under SQS's batch limit by
+// offloading its largest entries.
+//
+// # Deletion semantics
+//
+// A received offloaded message's receipt handle also names its S3 object.
+// DeleteMessage and DeleteMessageBatch delete the message from SQS first and
+// then, only for messages SQS confirmed, the objects; a failed delete never
+// leaves a message without its payload. Set Options.KeepPayloadsOnDelete to
+// leave the objects (for example when several consumers read one payload) and
+// expire them with an S3 lifecycle rule. PurgeQueue and message expiry do not
+// delete payloads either.
+//
+// # Errors
+//
+// Errors can be tested with errors.Is and errors.As. Invalid input is an
+// [*InputError] naming the field; S3 failures are [*PayloadError]s naming the
+// operation, bucket and key, and keep the SDK's error reachable. Sentinels
+// such as [ErrPayloadNotFound], [ErrBucketNotAllowed], [ErrInvalidPointer] and
+// [ErrReservedAttribute] classify them. Errors from SQS are returned as the
+// SDK returns them.
+//
+// # Security
+//
+// Whoever can send to a queue chooses the pointers its consumers follow. A
+// consumer reads only from Options.AllowedBuckets (by default just
+// Options.Bucket) and validates every bucket name and key, so a hostile sender
+// cannot make it read, return or delete other objects its credentials reach.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. S3 requests within one call run
+// concurrently, at most Options.Concurrency at a time, and stop when the
+// context is cancelled.
+package sqsx
+
+//go:generate go run ./internal/cmd/genpassthrough -service sqs -out api_passthrough.go

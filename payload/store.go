@@ -1,0 +1,393 @@
+package payload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// S3API is an S3 client that can invoke PutObject, GetObject, DeleteObject and
+// DeleteObjects. *s3.Client satisfies it.
+type S3API interface {
+	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	DeleteObjects(ctx context.Context, params *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+}
+
+var _ S3API = (*s3.Client)(nil)
+
+// maxDeleteObjects is the most keys one DeleteObjects request may name.
+const maxDeleteObjects = 1000
+
+// StoreOptions configures a Store.
+type StoreOptions struct {
+	// Bucket receives new payloads. It is required to Put and needs no
+	// setting to Get, Delete or DeleteAll.
+	Bucket string
+
+	// KeyPrefix is prepended to every new key, with no separator added. It
+	// must pass ValidateKeyPrefix. Default: none.
+	KeyPrefix string
+
+	// KeyFunc returns the part of a new key after KeyPrefix. The result, with
+	// the prefix, must pass ValidateKey. Default: a random UUID (version 4),
+	// as the reference clients use.
+	KeyFunc func(ctx context.Context) (string, error)
+
+	// AllowedBuckets lists the buckets, besides Bucket, whose pointers may be
+	// followed (read or deleted). Bucket is always allowed. Default: none.
+	//
+	// Security: a pointer arrives in a message, so anyone who can send to the
+	// queue (or publish to a topic subscribed to it) chooses which object the
+	// consumer reads, with the consumer's credentials. Without an allowlist a
+	// sender could have the consumer read, and hand back as a message body,
+	// any object the consumer's role can read, or delete it. Add a bucket here
+	// only if every sender you accept is trusted with it.
+	AllowedBuckets []string
+
+	// ServerSideEncryption sets the encryption of new objects: "" (the
+	// bucket's default), s3types.ServerSideEncryptionAes256 (SSE-S3) or
+	// s3types.ServerSideEncryptionAwsKms (SSE-KMS). Default: "".
+	ServerSideEncryption s3types.ServerSideEncryption
+
+	// SSEKMSKeyID is the KMS key for SSE-KMS. Setting it implies SSE-KMS
+	// when ServerSideEncryption is "". Default: the AWS managed key.
+	SSEKMSKeyID string
+
+	// ACL is the canned ACL of new objects. Default: none (the bucket's
+	// object ownership setting applies).
+	ACL s3types.ObjectCannedACL
+
+	// MaxPayloadSize is the largest object Get reads, in bytes; a larger one
+	// fails with ErrTooLarge before its body is read. It bounds the memory a
+	// hostile or mistaken pointer can make a consumer allocate. 0 means no
+	// limit. Default: 0.
+	MaxPayloadSize int64
+
+	// PutObjectOptions are applied, in order, to every PutObjectInput after
+	// the store has filled it in: the place for tags, storage class, expected
+	// bucket owner and anything else this struct does not name.
+	PutObjectOptions []func(*s3.PutObjectInput)
+
+	// S3ClientOptions are passed to every S3 call.
+	S3ClientOptions []func(*s3.Options)
+}
+
+// validate returns every problem with o, joined.
+func (o *StoreOptions) validate() error {
+	var errs []error
+	if o.Bucket != "" {
+		if err := ValidateBucketName(o.Bucket); err != nil {
+			errs = append(errs, fieldError("Bucket", "%w", err))
+		}
+	}
+	if err := ValidateKeyPrefix(o.KeyPrefix); err != nil {
+		errs = append(errs, fieldError("KeyPrefix", "%w", err))
+	}
+	for _, b := range o.AllowedBuckets {
+		if err := ValidateBucketName(b); err != nil {
+			errs = append(errs, fieldError("AllowedBuckets", "%w", err))
+		}
+	}
+	if o.ServerSideEncryption != "" && !slices.Contains(o.ServerSideEncryption.Values(), o.ServerSideEncryption) {
+		errs = append(errs, fieldError("ServerSideEncryption", "unknown value %q (want one of %v)",
+			o.ServerSideEncryption, o.ServerSideEncryption.Values()))
+	}
+	if o.SSEKMSKeyID != "" && o.ServerSideEncryption != "" && !strings.HasPrefix(string(o.ServerSideEncryption), "aws:kms") {
+		errs = append(errs, fieldError("SSEKMSKeyID", "needs ServerSideEncryption %q, not %q",
+			s3types.ServerSideEncryptionAwsKms, o.ServerSideEncryption))
+	}
+	if o.ACL != "" && !slices.Contains(o.ACL.Values(), o.ACL) {
+		errs = append(errs, fieldError("ACL", "unknown value %q (want one of %v)", o.ACL, o.ACL.Values()))
+	}
+	if o.MaxPayloadSize < 0 {
+		errs = append(errs, fieldError("MaxPayloadSize", "must not be negative, is %d", o.MaxPayloadSize))
+	}
+	return errors.Join(errs...)
+}
+
+// Store puts, gets and deletes payload objects in S3. It is safe for
+// concurrent use; do not change its options after NewStore.
+type Store struct {
+	s3      S3API
+	opts    StoreOptions
+	allowed map[string]bool
+}
+
+// NewStore returns a Store that uses api. It returns an error naming each
+// invalid field of opts.
+func NewStore(api S3API, opts StoreOptions) (*Store, error) {
+	if api == nil {
+		return nil, errors.New("payload: S3 client is nil")
+	}
+	opts.AllowedBuckets = slices.Clone(opts.AllowedBuckets)
+	opts.PutObjectOptions = slices.Clone(opts.PutObjectOptions)
+	opts.S3ClientOptions = slices.Clone(opts.S3ClientOptions)
+	if opts.SSEKMSKeyID != "" && opts.ServerSideEncryption == "" {
+		opts.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("payload: invalid StoreOptions: %w", err)
+	}
+	s := &Store{s3: api, opts: opts, allowed: map[string]bool{}}
+	if opts.Bucket != "" {
+		s.allowed[opts.Bucket] = true
+	}
+	for _, b := range opts.AllowedBuckets {
+		s.allowed[b] = true
+	}
+	return s, nil
+}
+
+// Bucket returns the bucket that receives new payloads.
+func (s *Store) Bucket() string { return s.opts.Bucket }
+
+// Allowed reports whether pointers into bucket may be followed.
+func (s *Store) Allowed(bucket string) bool { return s.allowed[bucket] }
+
+// ErrNoBucket is returned by Put when StoreOptions.Bucket is not set.
+var ErrNoBucket = errors.New("no bucket configured for payloads (set Bucket)")
+
+// NewPointer returns a pointer to a new, unused key in the store's bucket.
+func (s *Store) NewPointer(ctx context.Context) (Pointer, error) {
+	if s.opts.Bucket == "" {
+		return Pointer{}, ErrNoBucket
+	}
+	suffix := ""
+	if s.opts.KeyFunc != nil {
+		var err error
+		if suffix, err = s.opts.KeyFunc(ctx); err != nil {
+			return Pointer{}, fmt.Errorf("payload: KeyFunc: %w", err)
+		}
+	} else {
+		suffix = NewKey("")
+	}
+	p := Pointer{Bucket: s.opts.Bucket, Key: s.opts.KeyPrefix + suffix}
+	if err := ValidateKey(p.Key); err != nil {
+		return Pointer{}, fmt.Errorf("payload: KeyPrefix+KeyFunc gave an invalid key: %w", err)
+	}
+	return p, nil
+}
+
+// Put stores body under a new key and returns the pointer to it.
+func (s *Store) Put(ctx context.Context, body string) (Pointer, error) {
+	p, err := s.NewPointer(ctx)
+	if err != nil {
+		return Pointer{}, err
+	}
+	if err := s.PutAt(ctx, p, body); err != nil {
+		return Pointer{}, err
+	}
+	return p, nil
+}
+
+// PutAt stores body at p.
+func (s *Store) PutAt(ctx context.Context, p Pointer, body string) error {
+	in := &s3.PutObjectInput{
+		Bucket: aws.String(p.Bucket),
+		Key:    aws.String(p.Key),
+		// A SectionReader, unlike strings.Reader, has no WriteTo: the SDK's
+		// checksum then streams the body instead of copying it whole.
+		Body:          io.NewSectionReader(strings.NewReader(body), 0, int64(len(body))),
+		ContentLength: aws.Int64(int64(len(body))),
+	}
+	s.applyPutOptions(in)
+	if _, err := s.s3.PutObject(ctx, in, s.opts.S3ClientOptions...); err != nil {
+		return s.wrap("PutObject", p, err)
+	}
+	return nil
+}
+
+func (s *Store) applyPutOptions(in *s3.PutObjectInput) {
+	if s.opts.ServerSideEncryption != "" {
+		in.ServerSideEncryption = s.opts.ServerSideEncryption
+	}
+	if s.opts.SSEKMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(s.opts.SSEKMSKeyID)
+	}
+	if s.opts.ACL != "" {
+		in.ACL = s.opts.ACL
+	}
+	for _, fn := range s.opts.PutObjectOptions {
+		fn(in)
+	}
+}
+
+// Get returns the payload p points to. A pointer into a bucket that is not
+// allowed is refused without a request (ErrBucketNotAllowed); a missing object
+// gives ErrNotFound.
+func (s *Store) Get(ctx context.Context, p Pointer) (string, error) {
+	body, size, err := s.open(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	var sb strings.Builder
+	if size > 0 {
+		// One allocation of the right size, and no copy when String is called.
+		sb.Grow(int(size))
+	}
+	if _, err := io.Copy(&sb, body); err != nil {
+		return "", s.wrap("GetObject", p, err)
+	}
+	if size >= 0 && int64(sb.Len()) != size {
+		return "", s.wrap("GetObject", p, fmt.Errorf("read %d bytes, object has %d", sb.Len(), size))
+	}
+	return sb.String(), nil
+}
+
+// open starts a GetObject and returns its body and length (-1 if unknown).
+func (s *Store) open(ctx context.Context, p Pointer) (io.ReadCloser, int64, error) {
+	if err := s.check(p); err != nil {
+		return nil, 0, s.wrap("GetObject", p, err)
+	}
+	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(p.Bucket),
+		Key:    aws.String(p.Key),
+	}, s.opts.S3ClientOptions...)
+	if err != nil {
+		return nil, 0, s.wrap("GetObject", p, err)
+	}
+	size := int64(-1)
+	if out.ContentLength != nil {
+		size = *out.ContentLength
+	}
+	if s.opts.MaxPayloadSize > 0 && size > s.opts.MaxPayloadSize {
+		out.Body.Close()
+		return nil, 0, s.wrap("GetObject", p, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, s.opts.MaxPayloadSize))
+	}
+	body := out.Body
+	if s.opts.MaxPayloadSize > 0 && size < 0 {
+		body = &limitedBody{rc: body, left: s.opts.MaxPayloadSize}
+	}
+	return body, size, nil
+}
+
+// limitedBody fails a read of an object of unknown length once it passes the
+// limit.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, ErrTooLarge
+	}
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.rc.Close() }
+
+// Delete removes the object p points to. Deleting a missing object succeeds.
+func (s *Store) Delete(ctx context.Context, p Pointer) error {
+	if err := s.check(p); err != nil {
+		return s.wrap("DeleteObject", p, err)
+	}
+	_, err := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(p.Bucket),
+		Key:    aws.String(p.Key),
+	}, s.opts.S3ClientOptions...)
+	if err != nil {
+		return s.wrap("DeleteObject", p, err)
+	}
+	return nil
+}
+
+// DeleteAll removes the objects ps point to with as few DeleteObjects
+// requests as possible: one per bucket and 1000 keys. It tries every object
+// and returns the failures joined, each a *Error naming its object.
+func (s *Store) DeleteAll(ctx context.Context, ps []Pointer) error {
+	var errs []error
+	byBucket := map[string][]s3types.ObjectIdentifier{}
+	var buckets []string
+	for _, p := range ps {
+		if err := s.check(p); err != nil {
+			errs = append(errs, s.wrap("DeleteObjects", p, err))
+			continue
+		}
+		if _, ok := byBucket[p.Bucket]; !ok {
+			buckets = append(buckets, p.Bucket)
+		}
+		byBucket[p.Bucket] = append(byBucket[p.Bucket], s3types.ObjectIdentifier{Key: aws.String(p.Key)})
+	}
+	for _, bucket := range buckets {
+		for chunk := range slices.Chunk(byBucket[bucket], maxDeleteObjects) {
+			out, err := s.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+				Bucket: aws.String(bucket),
+				Delete: &s3types.Delete{Objects: chunk, Quiet: aws.Bool(true)},
+			}, s.opts.S3ClientOptions...)
+			if err != nil {
+				for _, o := range chunk {
+					errs = append(errs, s.wrap("DeleteObjects", Pointer{bucket, aws.ToString(o.Key)}, err))
+				}
+				continue
+			}
+			for _, e := range out.Errors {
+				if aws.ToString(e.Code) == "NoSuchKey" {
+					continue // Already gone, which is what a delete wants.
+				}
+				errs = append(errs, s.wrap("DeleteObjects", Pointer{bucket, aws.ToString(e.Key)},
+					&smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// check refuses pointers this store may not follow.
+func (s *Store) check(p Pointer) error {
+	if !s.allowed[p.Bucket] {
+		return fmt.Errorf("%w: %q is not in AllowedBuckets", ErrBucketNotAllowed, p.Bucket)
+	}
+	return nil
+}
+
+// wrap returns err as a *Error, adding ErrNotFound when a read finds no
+// object or bucket (for a write or a delete, a missing bucket is a
+// configuration problem, not a missing payload). Context errors are wrapped
+// too, so errors.Is still finds context.Canceled.
+func (s *Store) wrap(op string, p Pointer, err error) error {
+	if op == "GetObject" && isNotFound(err) {
+		err = fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return &Error{Op: op, Bucket: p.Bucket, Key: p.Key, Err: err}
+}
+
+func isNotFound(err error) bool {
+	var nsk *s3types.NoSuchKey
+	var nf *s3types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NoSuchKey", "NotFound", "NoSuchBucket":
+			return true
+		}
+	}
+	return false
+}
+
+// fieldError returns an error that starts with the name of the invalid field.
+func fieldError(field, format string, args ...any) error {
+	return fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...))
+}

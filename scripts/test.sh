@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# test.sh — runs every test of the project on a fresh machine: gofmt, go vet
+# and staticcheck, then the unit and integration tests with the race detector,
+# against local S3 and SQS/SNS servers that it installs, starts and stops
+# itself. Extra arguments go to `go test` (e.g. -run TestInteg).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export SQSX_SERVERS_HOME=${SQSX_SERVERS_HOME:-$root/.servers}
+STATICCHECK_VERSION=v0.8.2
+log() { printf '\n== %s\n' "$*" >&2; }
+
+log "gofmt"
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.servers/*' -not -path './.tools/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt -l lists files that need formatting:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+log "go vet"
+go vet ./...
+
+log "staticcheck $STATICCHECK_VERSION"
+if [ ! -x "$root/.tools/staticcheck-$STATICCHECK_VERSION" ]; then
+  GOBIN="$root/.tools" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+  mv "$root/.tools/staticcheck" "$root/.tools/staticcheck-$STATICCHECK_VERSION"
+fi
+"$root/.tools/staticcheck-$STATICCHECK_VERSION" ./...
+
+log "local servers"
+scripts/servers.sh start
+trap 'scripts/servers.sh stop' EXIT
+# shellcheck disable=SC1091
+source "$SQSX_SERVERS_HOME/env"
+# With the servers up, a test that cannot reach them fails instead of skipping.
+export CI=true
+
+log "go test -race ./..."
+out=$(mktemp)
+set +e
+go test -race -count=1 -timeout 30m -v "$@" ./... >"$out" 2>&1
+status=$?
+set -e
+# Show the package results and any failure, not every passing test.
+grep -E '^(ok|FAIL|---|panic|\s+\S+_test\.go:\d*|--- FAIL|=== RUN.*Fuzz)' "$out" | grep -v -- '--- PASS' || true
+if [ $status -ne 0 ]; then
+  echo "go test failed; full output:" >&2
+  cat "$out" >&2
+fi
+passed=$(grep -c -- '--- PASS' "$out" || true)
+failed=$(grep -c -- '--- FAIL' "$out" || true)
+skipped=$(grep -c -- '--- SKIP' "$out" || true)
+rm -f "$out"
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$skipped" -ne 0 ]; then
+  echo "tests were skipped; every test must run here" >&2
+  exit 1
+fi
+exit $status
