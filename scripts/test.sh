@@ -43,7 +43,7 @@ go test -race -count=1 -timeout 30m -v "$@" ./... >"$out" 2>&1
 status=$?
 set -e
 # Show the package results and any failure, not every passing test.
-grep -E '^(ok|FAIL|---|panic|\s+\S+_test\.go:\d*|--- FAIL|=== RUN.*Fuzz)' "$out" | grep -v -- '--- PASS' || true
+grep -E '^(ok|FAIL|panic:)|--- (FAIL|SKIP)' "$out" || true
 if [ $status -ne 0 ]; then
   echo "go test failed; full output:" >&2
   cat "$out" >&2
