@@ -140,20 +140,26 @@ func (c *Client) threshold(ctx context.Context, op, queueURL string, optFns []fu
 // which is unique per send, so without this every resend would get through.
 // The id is what SQS would compute from the original body: its SHA-256.
 func (c *Client) dedupID(ctx context.Context, queueURL string, given *string, body string, optFns []func(*sqs.Options)) *string {
-	if given != nil || !strings.HasSuffix(queueURL, ".fifo") {
+	if given != nil || !c.contentDedup(ctx, queueURL, optFns) {
 		return given
+	}
+	sum := sha256.Sum256([]byte(body))
+	return aws.String(hex.EncodeToString(sum[:]))
+}
+
+// contentDedup reports whether queueURL is a FIFO queue that deduplicates by
+// content.
+func (c *Client) contentDedup(ctx context.Context, queueURL string, optFns []func(*sqs.Options)) bool {
+	if !strings.HasSuffix(queueURL, ".fifo") {
+		return false
 	}
 	qi, err := c.queueAttributes(ctx, queueURL, optFns)
 	if err != nil {
 		c.opts.Logger.Warn("sqsx: cannot read ContentBasedDeduplication; offloaded FIFO messages will not be deduplicated by content",
 			"queue", queueURL, "error", err)
-		return nil
+		return false
 	}
-	if !qi.contentDedup {
-		return nil
-	}
-	sum := sha256.Sum256([]byte(body))
-	return aws.String(hex.EncodeToString(sum[:]))
+	return qi.contentDedup
 }
 
 // messageSize is the size of a message as SQS counts it.
@@ -212,14 +218,14 @@ func checkWireSize(off offloaded, threshold int64) error {
 }
 
 // withMarker returns a copy of attrs plus the size attribute.
-func (c *Client) withMarker(attrs map[string]types.MessageAttributeValue, size int) map[string]types.MessageAttributeValue {
+func (c *Client) withMarker(attrs map[string]types.MessageAttributeValue, size int64) map[string]types.MessageAttributeValue {
 	out := make(map[string]types.MessageAttributeValue, len(attrs)+1)
 	for k, v := range attrs {
 		out[k] = v
 	}
 	out[c.opts.AttributeName] = types.MessageAttributeValue{
 		DataType:    aws.String("Number"),
-		StringValue: aws.String(strconv.Itoa(size)),
+		StringValue: aws.String(strconv.FormatInt(size, 10)),
 	}
 	return out
 }
@@ -241,7 +247,7 @@ func (c *Client) prepareOffload(ctx context.Context, body string, attrs map[stri
 	if err != nil {
 		return offloaded{}, err
 	}
-	return offloaded{pointer: p, body: ptrBody, attrs: c.withMarker(attrs, len(body))}, nil
+	return offloaded{pointer: p, body: ptrBody, attrs: c.withMarker(attrs, int64(len(body)))}, nil
 }
 
 // cleanupTimeout bounds the best-effort deletion of uploads whose send failed.

@@ -31,7 +31,7 @@ func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessa
 	for _, e := range params.Entries {
 		h, err := c.parseHandle(aws.ToString(e.ReceiptHandle))
 		if err != nil {
-			local = append(local, *failedEntry(e.Id, codeFor(err), true, err))
+			local = append(local, *failedEntry(e.Id, CodeFor(err), true, err))
 			continue
 		}
 		if h.HasPointer() {

@@ -20,8 +20,14 @@ import (
 //
 // It asks SQS for both reserved attributes (unless params already asks for
 // "All" or ".*"), detects offloaded messages by them, and removes them from
-// the messages it returns. The receipt handle of a resolved message also names
+// the messages it returns. Messages delivered by SNS without raw delivery,
+// whose body is an SNS envelope carrying a pointer, are resolved too, as
+// Options.SNSEnvelope says; their receipt handles are left unchanged, so that
+// deleting such a message never deletes the payload its topic's other
+// subscribers read. The receipt handle of a resolved message also names
 // its payload, so that DeleteMessage can delete both; pass it back unchanged.
+// A payload marked as shared by the subscribers of an SNS topic (see package
+// snsx) is not named in the handle, so that no subscriber deletes it.
 //
 // A pointer into a bucket outside AllowedBuckets is never followed. Such a
 // message, one whose object does not exist, one whose object is larger than
@@ -29,6 +35,12 @@ import (
 // Options.PayloadNotFound says. Any other failure fails
 // the call. params is not modified.
 func (c *Client) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	return c.receive(ctx, params, true, optFns)
+}
+
+// receive is ReceiveMessage; with fetch false it leaves payloads in S3 (see
+// ReceiveMessageUnresolved).
+func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, fetch bool, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	in := sqs.ReceiveMessageInput{}
 	if params != nil {
 		in = *params
@@ -48,11 +60,22 @@ func (c *Client) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageI
 	g.SetLimit(c.opts.Concurrency)
 	for i := range out.Messages {
 		m := &out.Messages[i]
+		resolve := func(ctx context.Context) error { return c.resolve(ctx, m) }
+		if !fetch {
+			resolve = func(ctx context.Context) error { return c.check(ctx, m) }
+		}
 		if !isOffloaded(m) {
-			continue
+			env, ok := parseEnvelope(aws.ToString(m.Body))
+			if !ok {
+				continue
+			}
+			resolve = func(ctx context.Context) error { return c.resolveEnvelope(ctx, m, env) }
+			if !fetch {
+				resolve = func(ctx context.Context) error { return c.checkEnvelope(ctx, env) }
+			}
 		}
 		g.Go(func() error {
-			err := c.resolve(gctx, m)
+			err := resolve(gctx)
 			if err == nil || !unresolvable(err) {
 				return err
 			}
@@ -104,14 +127,15 @@ func (c *Client) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageI
 }
 
 // resolve replaces an offloaded message's body with its payload, removes the
-// reserved attributes and rewrites the receipt handle. On error m is left as
-// it was.
+// reserved attributes and, unless the payload is marked as shared by an SNS
+// fan-out (payload.FanoutMetadataKey), rewrites the receipt handle. On error
+// m is left as it was.
 func (c *Client) resolve(ctx context.Context, m *types.Message) error {
 	p, err := payload.DecodePointer(aws.ToString(m.Body))
 	if err != nil {
 		return &PayloadError{Op: "DecodePointer", Err: err}
 	}
-	body, err := c.store.Get(ctx, p)
+	body, shared, err := c.store.GetShared(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -121,8 +145,13 @@ func (c *Client) resolve(ctx context.Context, m *types.Message) error {
 	if len(m.MessageAttributes) == 0 {
 		m.MessageAttributes = nil
 	}
-	h := payload.ReceiptHandle{Original: aws.ToString(m.ReceiptHandle), Pointer: p}
-	m.ReceiptHandle = aws.String(h.String())
+	if !shared {
+		// Name the payload in the handle so that DeleteMessage deletes it.
+		// A shared (SNS fan-out) payload keeps the plain handle: other
+		// subscribers still need it.
+		h := payload.ReceiptHandle{Original: aws.ToString(m.ReceiptHandle), Pointer: p}
+		m.ReceiptHandle = aws.String(h.String())
+	}
 	return nil
 }
 

@@ -56,14 +56,14 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 		be.size = messageSize(be.body, e.MessageAttributes)
 		entries[i] = be
 		if _, err := checkMessage(be.body, e.MessageAttributes); err != nil {
-			be.failed = failedEntry(e.Id, codeFor(err), true, err)
+			be.failed = failedEntry(e.Id, CodeFor(err), true, err)
 			continue
 		}
 		_, offErr := c.checkOffload(e.MessageAttributes, threshold)
 		be.canOff = offErr == nil
 		if c.opts.AlwaysThroughS3 || be.size > threshold {
 			if offErr != nil {
-				be.failed = failedEntry(e.Id, codeFor(offErr), true, offErr)
+				be.failed = failedEntry(e.Id, CodeFor(offErr), true, offErr)
 				continue
 			}
 			if err := c.planOffload(ctx, be, threshold); err != nil {

@@ -41,8 +41,12 @@
 // then, only for messages SQS confirmed, the objects; a failed delete never
 // leaves a message without its payload. Set Options.KeepPayloadsOnDelete to
 // leave the objects (for example when several consumers read one payload) and
-// expire them with an S3 lifecycle rule. PurgeQueue and message expiry do not
-// delete payloads either.
+// expire them with an S3 lifecycle rule (payload.PutExpirationRule).
+// Payloads published through SNS (package snsx) are shared by the topic's
+// subscribers: they carry a marker, and messages resolved from them, or from
+// an SNS envelope, keep SQS's own receipt handle, so deleting them leaves the
+// payload to the lifecycle rule. PurgeQueue and message expiry do not delete
+// payloads either.
 //
 // # Errors
 //

@@ -110,14 +110,14 @@ func (e *UnresolvedError) Unwrap() []error {
 }
 
 // UnsupportedOperationError is returned by a pass-through method when the
-// SQS client given to New does not implement that operation (for example a
-// test fake of just SQSAPI).
+// SDK client given to New (of sqsx or snsx) does not implement that operation,
+// for example a test fake of just SQSAPI.
 type UnsupportedOperationError struct {
 	Op string
 }
 
 func (e *UnsupportedOperationError) Error() string {
-	return fmt.Sprintf("sqsx: the wrapped SQS client does not implement %s", e.Op)
+	return fmt.Sprintf("sqsx: the wrapped client does not implement %s", e.Op)
 }
 
 // Codes of the Failed entries that batch operations report for problems
@@ -134,8 +134,10 @@ const (
 	CodeBucketNotAllowed     = "PayloadBucketNotAllowed"
 )
 
-// codeFor returns the batch error code for a validation error.
-func codeFor(err error) string {
+// CodeFor returns the code of the Failed batch entry that reports err, one
+// of the Code constants, or "InvalidParameterValue" for an error they do not
+// name. It serves batch operations of both sqsx and snsx.
+func CodeFor(err error) string {
 	switch {
 	case errors.Is(err, ErrReservedAttribute):
 		return CodeReservedAttribute

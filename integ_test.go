@@ -3,8 +3,11 @@ package sqsx_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -586,4 +589,45 @@ func TestIntegPassThrough(t *testing.T) {
 	if err != nil || aws.ToString(out.QueueUrl) == "" {
 		t.Fatalf("GetQueueUrl through the wrapper: %v", err)
 	}
+}
+
+func TestIntegStreamRoundTrip(t *testing.T) {
+	it := newInteg(t, false, nil, func(o *sqsx.Options) { o.PartSize = payload.MinPartSize })
+	ctx := context.Background()
+	const size = 20<<20 + 123
+	src := io.LimitReader(rand.NewChaCha8([32]byte{7}), size)
+	sent := sha256.New()
+	if _, err := it.client.SendMessageStream(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(it.queue)}, io.TeeReader(src, sent)); err != nil {
+		t.Fatalf("SendMessageStream: %v", err)
+	}
+	msgs := testenv.ReceiveAll(t, receiverFunc(it.client.ReceiveMessageUnresolved), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(it.queue), VisibilityTimeout: 30,
+	}, 1, 30*time.Second)
+	m := msgs[0]
+	if got := aws.ToString(m.MessageAttributes[sqsx.AttributeName].StringValue); got != fmt.Sprint(size) {
+		t.Fatalf("expect the size attribute %d, got %q", size, got)
+	}
+	rc, n, err := it.client.OpenPayload(ctx, m)
+	if err != nil {
+		t.Fatalf("OpenPayload: %v", err)
+	}
+	got := sha256.New()
+	if _, err := io.Copy(got, rc); err != nil {
+		t.Fatalf("reading the payload: %v", err)
+	}
+	rc.Close()
+	if n != size || !bytes.Equal(got.Sum(nil), sent.Sum(nil)) {
+		t.Fatalf("expect %d identical bytes, got %d with a different hash", size, n)
+	}
+	it.delete(m)
+	if keys := it.keys(); len(keys) != 0 {
+		t.Fatalf("expect the payload deleted, got %v", keys)
+	}
+}
+
+// receiverFunc adapts a receive method to testenv.Receiver.
+type receiverFunc func(context.Context, *sqs.ReceiveMessageInput, ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+
+func (f receiverFunc) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	return f(ctx, in, optFns...)
 }

@@ -122,6 +122,11 @@ type Options struct {
 	// payload cannot be resolved. Default: PayloadNotFoundFail.
 	PayloadNotFound PayloadNotFoundPolicy
 
+	// SNSEnvelope says how a message delivered by SNS without raw delivery
+	// (body = SNS envelope, Message = pointer) is handed back. Default:
+	// SNSEnvelopeKeep.
+	SNSEnvelope SNSEnvelopeMode
+
 	// Concurrency bounds the S3 requests one call makes at once. Default
 	// (when 0): DefaultConcurrency.
 	Concurrency int
@@ -165,6 +170,9 @@ func (o *Options) validate() error {
 	}
 	if o.Concurrency < 0 {
 		errs = append(errs, fieldError("Concurrency", "must not be negative, is %d", o.Concurrency))
+	}
+	if o.SNSEnvelope != SNSEnvelopeKeep && o.SNSEnvelope != SNSEnvelopeUnwrap {
+		errs = append(errs, fieldError("SNSEnvelope", "unknown mode %d", int(o.SNSEnvelope)))
 	}
 	switch o.PayloadNotFound {
 	case PayloadNotFoundFail, PayloadNotFoundDelete, PayloadNotFoundReturn:

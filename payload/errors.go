@@ -23,8 +23,16 @@ var (
 	// payload markers but not in the expected layout.
 	ErrInvalidReceiptHandle = errors.New("invalid receipt handle")
 
-	// ErrTooLarge reports a payload larger than StoreOptions.MaxPayloadSize.
+	// ErrTooLarge reports a payload larger than StoreOptions.MaxPayloadSize,
+	// or a stream longer than a multipart upload can hold (MaxParts parts of
+	// StoreOptions.PartSize bytes).
 	ErrTooLarge = errors.New("payload too large")
+
+	// ErrChecksumMismatch reports that the bytes read back from S3 do not
+	// match the checksum S3 stored with the object, or that S3 did not accept
+	// the checksum of the bytes sent. The payload was corrupted somewhere
+	// between the writer and the reader; do not use what was read.
+	ErrChecksumMismatch = errors.New("payload checksum mismatch")
 )
 
 // Error is returned when an S3 operation on a payload fails, or when a payload
@@ -41,8 +49,12 @@ var (
 //	var nsk *s3types.NoSuchKey
 //	if errors.As(err, &nsk) { ... } // the SDK's error is still reachable
 type Error struct {
-	// Op is the operation that failed: "PutObject", "GetObject",
-	// "DeleteObject", "DeleteObjects" or "DecodePointer".
+	// Op is the operation that failed: "PutObject", "CreateMultipartUpload",
+	// "UploadPart", "CompleteMultipartUpload", "GetObject", "DeleteObject",
+	// "DeleteObjects" or "DecodePointer". A failure to read the io.Reader
+	// given to PutReader is reported under the operation that was consuming
+	// it ("PutObject" or "UploadPart"); a failure while reading a body that
+	// Open returned is reported as "GetObject".
 	Op string
 	// Bucket and Key name the object, where known.
 	Bucket, Key string

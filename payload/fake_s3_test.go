@@ -3,6 +3,7 @@ package payload
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 	"sync"
@@ -27,16 +28,22 @@ type fakeS3 struct {
 	mu      sync.Mutex
 	calls   []s3Call
 	objects map[string]string // bucket + "/" + key
+	crc32c  map[string]string // bucket + "/" + key: base64 CRC32C, if stored
+	uploads map[string]map[int32]string
+	nextID  int
 
 	putObject     func(context.Context, *s3.PutObjectInput) (*s3.PutObjectOutput, error)
 	getObject     func(context.Context, *s3.GetObjectInput) (*s3.GetObjectOutput, error)
 	deleteObject  func(context.Context, *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error)
 	deleteObjects func(context.Context, *s3.DeleteObjectsInput) (*s3.DeleteObjectsOutput, error)
+	uploadPart    func(context.Context, *s3.UploadPartInput) (*s3.UploadPartOutput, error)
 }
 
 var _ S3API = (*fakeS3)(nil)
 
-func newFakeS3() *fakeS3 { return &fakeS3{objects: map[string]string{}} }
+func newFakeS3() *fakeS3 {
+	return &fakeS3{objects: map[string]string{}, crc32c: map[string]string{}, uploads: map[string]map[int32]string{}}
+}
 
 func (f *fakeS3) record(op, bucket string, keys []string, in any, optFns []func(*s3.Options)) {
 	f.mu.Lock()
@@ -67,10 +74,12 @@ func (f *fakeS3) object(bucket, key string) (string, bool) {
 	return body, ok
 }
 
+// setObject stores an object without a checksum.
 func (f *fakeS3) setObject(bucket, key, body string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.objects[bucket+"/"+key] = body
+	delete(f.crc32c, bucket+"/"+key)
 }
 
 func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
@@ -89,6 +98,12 @@ func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ..
 		return nil, fmt.Errorf("fake: ContentLength %d, body %d bytes", *in.ContentLength, len(data))
 	}
 	f.setObject(aws.ToString(in.Bucket), aws.ToString(in.Key), string(data))
+	if in.ChecksumAlgorithm == s3types.ChecksumAlgorithmCrc32c {
+		// What the SDK computes and S3 stores.
+		f.mu.Lock()
+		f.crc32c[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)] = crc32cBase64(crc32.Checksum(data, crc32cTable))
+		f.mu.Unlock()
+	}
 	return &s3.PutObjectOutput{}, nil
 }
 
@@ -104,10 +119,94 @@ func (f *fakeS3) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ..
 	if !ok {
 		return nil, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")}
 	}
-	return &s3.GetObjectOutput{
+	out := &s3.GetObjectOutput{
 		Body:          newFakeBody(data),
 		ContentLength: aws.Int64(int64(len(data))),
-	}, nil
+	}
+	if in.ChecksumMode == s3types.ChecksumModeEnabled {
+		f.mu.Lock()
+		if v, ok := f.crc32c[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)]; ok {
+			out.ChecksumCRC32C = aws.String(v)
+		}
+		f.mu.Unlock()
+	}
+	return out, nil
+}
+
+// The multipart operations keep parts in memory and assemble them in
+// CompleteMultipartUpload; they check only what the store's own tests need
+// (internal/fake has the full S3 semantics).
+
+func (f *fakeS3) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	f.record("CreateMultipartUpload", aws.ToString(in.Bucket), []string{aws.ToString(in.Key)}, in, optFns)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	id := fmt.Sprint("upload-", f.nextID)
+	f.uploads[id] = map[int32]string{}
+	return &s3.CreateMultipartUploadOutput{UploadId: aws.String(id)}, nil
+}
+
+func (f *fakeS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	f.record("UploadPart", aws.ToString(in.Bucket), []string{aws.ToString(in.Key)}, in, optFns)
+	if f.uploadPart != nil {
+		return f.uploadPart(ctx, in)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	parts, ok := f.uploads[aws.ToString(in.UploadId)]
+	if !ok {
+		return nil, &s3types.NoSuchUpload{}
+	}
+	parts[aws.ToInt32(in.PartNumber)] = string(data)
+	return &s3.UploadPartOutput{ETag: aws.String(fmt.Sprint(aws.ToInt32(in.PartNumber)))}, nil
+}
+
+func (f *fakeS3) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	f.record("CompleteMultipartUpload", aws.ToString(in.Bucket), []string{aws.ToString(in.Key)}, in, optFns)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	parts, ok := f.uploads[aws.ToString(in.UploadId)]
+	if !ok {
+		return nil, &s3types.NoSuchUpload{}
+	}
+	var sb strings.Builder
+	for _, p := range in.MultipartUpload.Parts {
+		data, ok := parts[aws.ToInt32(p.PartNumber)]
+		if !ok {
+			return nil, fmt.Errorf("fake: part %d not uploaded", aws.ToInt32(p.PartNumber))
+		}
+		sb.WriteString(data)
+	}
+	delete(f.uploads, aws.ToString(in.UploadId))
+	k := aws.ToString(in.Bucket) + "/" + aws.ToString(in.Key)
+	f.objects[k] = sb.String()
+	f.crc32c[k] = aws.ToString(in.ChecksumCRC32C)
+	return &s3.CompleteMultipartUploadOutput{}, nil
+}
+
+func (f *fakeS3) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	f.record("AbortMultipartUpload", aws.ToString(in.Bucket), []string{aws.ToString(in.Key)}, in, optFns)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.uploads[aws.ToString(in.UploadId)]; !ok {
+		return nil, &s3types.NoSuchUpload{}
+	}
+	delete(f.uploads, aws.ToString(in.UploadId))
+	return &s3.AbortMultipartUploadOutput{}, nil
 }
 
 func (f *fakeS3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {

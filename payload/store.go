@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -14,13 +15,19 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// S3API is an S3 client that can invoke PutObject, GetObject, DeleteObject and
-// DeleteObjects. *s3.Client satisfies it.
+// S3API is an S3 client that can invoke PutObject, GetObject, DeleteObject,
+// DeleteObjects and the multipart upload operations CreateMultipartUpload,
+// UploadPart, CompleteMultipartUpload and AbortMultipartUpload (used by
+// [Store.PutReader]). *s3.Client satisfies it.
 type S3API interface {
 	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	DeleteObjects(ctx context.Context, params *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+	CreateMultipartUpload(ctx context.Context, params *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(ctx context.Context, params *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(ctx context.Context, params *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, params *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 }
 
 var _ S3API = (*s3.Client)(nil)
@@ -67,16 +74,45 @@ type StoreOptions struct {
 	// object ownership setting applies).
 	ACL s3types.ObjectCannedACL
 
-	// MaxPayloadSize is the largest object Get reads, in bytes; a larger one
-	// fails with ErrTooLarge before its body is read. It bounds the memory a
-	// hostile or mistaken pointer can make a consumer allocate. 0 means no
-	// limit. Default: 0.
+	// MaxPayloadSize is the largest object Get and Open read, in bytes; a
+	// larger one fails with ErrTooLarge before its body is read (or, if S3
+	// does not say how large it is, as soon as more is read). It bounds the
+	// memory a hostile or mistaken pointer can make a consumer allocate. 0
+	// means no limit. Default: 0.
 	MaxPayloadSize int64
+
+	// PartSize is the size of the parts in which PutReader uploads a stream
+	// that does not fit in one, in bytes: between MinPartSize and
+	// MaxPartSize. PutReader grows it for a stream of known length that
+	// would otherwise need more than MaxParts parts. Memory held by one
+	// PutReader is at most (UploadConcurrency+1) × PartSize. 0 means
+	// DefaultPartSize (8 MiB).
+	PartSize int64
+
+	// UploadConcurrency is the number of parts PutReader uploads at once. 0
+	// means DefaultUploadConcurrency (4).
+	UploadConcurrency int
 
 	// PutObjectOptions are applied, in order, to every PutObjectInput after
 	// the store has filled it in: the place for tags, storage class, expected
 	// bucket owner and anything else this struct does not name.
+	//
+	// A stream that PutReader uploads in parts is not sent with PutObject.
+	// For it the options are applied to a PutObjectInput that has no body,
+	// and the object's settings they make (ACL, cache and content headers,
+	// expected bucket owner, expiry, grants, metadata, object lock, request
+	// payer, encryption including SSE-C, storage class, tagging, website
+	// redirect) are copied to the CreateMultipartUploadInput, and where S3
+	// requires them (expected bucket owner, request payer, SSE-C) to every
+	// UploadPart, CompleteMultipartUpload and AbortMultipartUpload. The
+	// checksum settings are not copied: multipart uploads always use CRC32C
+	// full-object checksums (see the package documentation, # Integrity).
 	PutObjectOptions []func(*s3.PutObjectInput)
+
+	// CreateMultipartUploadOptions are applied, in order, to every
+	// CreateMultipartUploadInput after the store has filled it in (and after
+	// what PutObjectOptions set has been copied to it).
+	CreateMultipartUploadOptions []func(*s3.CreateMultipartUploadInput)
 
 	// S3ClientOptions are passed to every S3 call.
 	S3ClientOptions []func(*s3.Options)
@@ -112,6 +148,12 @@ func (o *StoreOptions) validate() error {
 	if o.MaxPayloadSize < 0 {
 		errs = append(errs, fieldError("MaxPayloadSize", "must not be negative, is %d", o.MaxPayloadSize))
 	}
+	if o.PartSize != 0 && (o.PartSize < MinPartSize || o.PartSize > MaxPartSize) {
+		errs = append(errs, fieldError("PartSize", "must be 0 (the default) or between %d and %d, is %d", MinPartSize, MaxPartSize, o.PartSize))
+	}
+	if o.UploadConcurrency < 0 {
+		errs = append(errs, fieldError("UploadConcurrency", "must not be negative, is %d", o.UploadConcurrency))
+	}
 	return errors.Join(errs...)
 }
 
@@ -121,6 +163,12 @@ type Store struct {
 	s3      S3API
 	opts    StoreOptions
 	allowed map[string]bool
+
+	// bufs recycles part buffers of opts.PartSize bytes across uploads.
+	bufs sync.Pool
+	// onPartBuffers, if set, is called with the number of part buffers in
+	// use each time PutReader takes one.
+	onPartBuffers func(inUse int)
 }
 
 // NewStore returns a Store that uses api. It returns an error naming each
@@ -131,12 +179,19 @@ func NewStore(api S3API, opts StoreOptions) (*Store, error) {
 	}
 	opts.AllowedBuckets = slices.Clone(opts.AllowedBuckets)
 	opts.PutObjectOptions = slices.Clone(opts.PutObjectOptions)
+	opts.CreateMultipartUploadOptions = slices.Clone(opts.CreateMultipartUploadOptions)
 	opts.S3ClientOptions = slices.Clone(opts.S3ClientOptions)
 	if opts.SSEKMSKeyID != "" && opts.ServerSideEncryption == "" {
 		opts.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
 	}
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("payload: invalid StoreOptions: %w", err)
+	}
+	if opts.PartSize == 0 {
+		opts.PartSize = DefaultPartSize
+	}
+	if opts.UploadConcurrency == 0 {
+		opts.UploadConcurrency = DefaultUploadConcurrency
 	}
 	s := &Store{s3: api, opts: opts, allowed: map[string]bool{}}
 	if opts.Bucket != "" {
@@ -190,15 +245,26 @@ func (s *Store) Put(ctx context.Context, body string) (Pointer, error) {
 	return p, nil
 }
 
-// PutAt stores body at p.
+// PutAt stores body at p, with a CRC32C checksum that S3 verifies on receipt
+// and stores for readers to verify (see the package documentation,
+// # Integrity).
 func (s *Store) PutAt(ctx context.Context, p Pointer, body string) error {
+	// A SectionReader, unlike strings.Reader, has no WriteTo: the SDK's
+	// checksum then streams the body instead of copying it whole.
+	return s.putObject(ctx, p, io.NewSectionReader(strings.NewReader(body), 0, int64(len(body))), int64(len(body)))
+}
+
+// putObject uploads body, of size bytes, at p with one PutObject. The SDK
+// computes the CRC32C of body (a seekable stream: in a header over HTTP, in a
+// trailer over HTTPS) and S3 rejects the upload if the bytes it received do
+// not match.
+func (s *Store) putObject(ctx context.Context, p Pointer, body io.ReadSeeker, size int64) error {
 	in := &s3.PutObjectInput{
-		Bucket: aws.String(p.Bucket),
-		Key:    aws.String(p.Key),
-		// A SectionReader, unlike strings.Reader, has no WriteTo: the SDK's
-		// checksum then streams the body instead of copying it whole.
-		Body:          io.NewSectionReader(strings.NewReader(body), 0, int64(len(body))),
-		ContentLength: aws.Int64(int64(len(body))),
+		Bucket:            aws.String(p.Bucket),
+		Key:               aws.String(p.Key),
+		Body:              body,
+		ContentLength:     aws.Int64(size),
+		ChecksumAlgorithm: UploadChecksumAlgorithm,
 	}
 	s.applyPutOptions(in)
 	if _, err := s.s3.PutObject(ctx, in, s.opts.S3ClientOptions...); err != nil {
@@ -224,77 +290,36 @@ func (s *Store) applyPutOptions(in *s3.PutObjectInput) {
 
 // Get returns the payload p points to. A pointer into a bucket that is not
 // allowed is refused without a request (ErrBucketNotAllowed); a missing object
-// gives ErrNotFound.
+// gives ErrNotFound; an object larger than MaxPayloadSize gives ErrTooLarge;
+// bytes that do not match the object's checksum give ErrChecksumMismatch.
+// Get reads the payload as Open does, and holds all of it in memory; use
+// Open for payloads that need not be.
 func (s *Store) Get(ctx context.Context, p Pointer) (string, error) {
-	body, size, err := s.open(ctx, p)
+	body, _, err := s.GetShared(ctx, p)
+	return body, err
+}
+
+// GetShared is Get that also reports whether the object carries the fan-out
+// marker (FanoutMetadataKey): a payload that several consumers read and none
+// may delete.
+func (s *Store) GetShared(ctx context.Context, p Pointer) (body string, shared bool, err error) {
+	r, md, err := s.open(ctx, p)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	defer body.Close()
+	defer r.Close()
 	var sb strings.Builder
-	if size > 0 {
+	if r.size > 0 {
 		// One allocation of the right size, and no copy when String is called.
-		sb.Grow(int(size))
+		sb.Grow(int(r.size))
 	}
-	if _, err := io.Copy(&sb, body); err != nil {
-		return "", s.wrap("GetObject", p, err)
+	// The reader checks the length and the checksum, and its errors are
+	// already *Error values.
+	if _, err := io.Copy(&sb, r); err != nil {
+		return "", false, err
 	}
-	if size >= 0 && int64(sb.Len()) != size {
-		return "", s.wrap("GetObject", p, fmt.Errorf("read %d bytes, object has %d", sb.Len(), size))
-	}
-	return sb.String(), nil
+	return sb.String(), md[FanoutMetadataKey] == "true", nil
 }
-
-// open starts a GetObject and returns its body and length (-1 if unknown).
-func (s *Store) open(ctx context.Context, p Pointer) (io.ReadCloser, int64, error) {
-	if err := s.check(p); err != nil {
-		return nil, 0, s.wrap("GetObject", p, err)
-	}
-	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(p.Bucket),
-		Key:    aws.String(p.Key),
-	}, s.opts.S3ClientOptions...)
-	if err != nil {
-		return nil, 0, s.wrap("GetObject", p, err)
-	}
-	size := int64(-1)
-	if out.ContentLength != nil {
-		size = *out.ContentLength
-	}
-	if s.opts.MaxPayloadSize > 0 && size > s.opts.MaxPayloadSize {
-		out.Body.Close()
-		return nil, 0, s.wrap("GetObject", p, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, s.opts.MaxPayloadSize))
-	}
-	body := out.Body
-	if s.opts.MaxPayloadSize > 0 && size < 0 {
-		body = &limitedBody{rc: body, left: s.opts.MaxPayloadSize}
-	}
-	return body, size, nil
-}
-
-// limitedBody fails a read of an object of unknown length once it passes the
-// limit.
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, ErrTooLarge
-	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		return n, ErrTooLarge
-	}
-	return n, err
-}
-
-func (l *limitedBody) Close() error { return l.rc.Close() }
 
 // Delete removes the object p points to. Deleting a missing object succeeds.
 func (s *Store) Delete(ctx context.Context, p Pointer) error {
@@ -362,13 +387,24 @@ func (s *Store) check(p Pointer) error {
 
 // wrap returns err as a *Error, adding ErrNotFound when a read finds no
 // object or bucket (for a write or a delete, a missing bucket is a
-// configuration problem, not a missing payload). Context errors are wrapped
-// too, so errors.Is still finds context.Canceled.
+// configuration problem, not a missing payload) and ErrChecksumMismatch when
+// S3 refused the bytes sent (BadDigest). Context errors are wrapped too, so
+// errors.Is still finds context.Canceled.
 func (s *Store) wrap(op string, p Pointer, err error) error {
 	if op == "GetObject" && isNotFound(err) {
 		err = fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
+	if isBadDigest(err) {
+		err = fmt.Errorf("%w: %w", ErrChecksumMismatch, err)
+	}
 	return &Error{Op: op, Bucket: p.Bucket, Key: p.Key, Err: err}
+}
+
+// isBadDigest reports whether S3 refused an upload because the bytes it
+// received do not match the checksum sent with them.
+func isBadDigest(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "BadDigest"
 }
 
 func isNotFound(err error) bool {

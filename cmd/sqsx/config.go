@@ -5,16 +5,32 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/payload"
 )
+
+// commonFlags are the flags every subcommand accepts.
+type commonFlags struct {
+	aws   awsFlags
+	json  bool
+	quiet bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&c.json, "json", false, "print results as JSON, one object per line; errors as JSON on standard error")
+	fs.BoolVar(&c.quiet, "quiet", false, "print no summaries and no progress bars")
+	c.aws.register(fs)
+}
 
 // awsFlags are the flags every subcommand that talks to AWS accepts.
 type awsFlags struct {
@@ -29,11 +45,11 @@ func (a *awsFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.pathStyle, "path-style", false, "use path-style S3 addressing (automatic when AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is set)")
 }
 
-// clients loads the AWS configuration the standard way (environment, shared
-// config and credentials files, --region and --profile) and returns SQS and
-// S3 clients. AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL
-// are honoured by the SDK itself.
-func (a *awsFlags) clients(ctx context.Context) (*sqs.Client, *s3.Client, error) {
+// config loads the AWS configuration the standard way: environment, shared
+// config and credentials files, --region and --profile.
+// AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL_S3 and
+// AWS_ENDPOINT_URL are honoured by the SDK itself.
+func (a *awsFlags) config(ctx context.Context) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if a.region != "" {
 		opts = append(opts, config.WithRegion(a.region))
@@ -46,21 +62,31 @@ func (a *awsFlags) clients(ctx context.Context) (*sqs.Client, *s3.Client, error)
 		err = fmt.Errorf("loading AWS configuration: %w", err)
 		var missing config.SharedConfigProfileNotExistError
 		if errors.As(err, &missing) {
-			return nil, nil, withHint(err, "Check the --profile name (or AWS_PROFILE) against ~/.aws/config and ~/.aws/credentials.")
+			return cfg, withHint(err, "Check the --profile name (or AWS_PROFILE) against ~/.aws/config and ~/.aws/credentials.")
 		}
-		return nil, nil, withHint(err, "Check ~/.aws/config, ~/.aws/credentials and the AWS_* environment variables.")
+		return cfg, withHint(err, "Check ~/.aws/config, ~/.aws/credentials and the AWS_* environment variables.")
 	}
 	if cfg.Region == "" {
-		return nil, nil, withHint(errors.New("no AWS region is configured"),
+		return cfg, withHint(errors.New("no AWS region is configured"),
 			"Pass --region (e.g. --region us-east-1), set AWS_REGION, or set region in your profile.")
 	}
-	sqsClient, s3Client := newClients(cfg, usePathStyle(a.pathStyle, os.Getenv))
-	return sqsClient, s3Client, nil
+	return cfg, nil
 }
 
-// newClients returns the service clients for cfg.
-func newClients(cfg aws.Config, pathStyle bool) (*sqs.Client, *s3.Client) {
-	return sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+// clients returns SQS and S3 clients for the configuration.
+func (a *awsFlags) clients(ctx context.Context) (*sqs.Client, *s3.Client, error) {
+	cfg, err := a.config(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sqs.NewFromConfig(cfg), a.s3(cfg), nil
+}
+
+// s3 returns an S3 client for cfg, with path-style addressing when asked to
+// or when a custom S3 endpoint is configured.
+func (a *awsFlags) s3(cfg aws.Config) *s3.Client {
+	pathStyle := usePathStyle(a.pathStyle, os.Getenv)
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 }
 
 // usePathStyle reports whether S3 requests should use path-style addressing
@@ -104,8 +130,14 @@ func (q *queueFlags) fifo() bool {
 	return strings.HasSuffix(q.url, ".fifo") || strings.HasSuffix(q.name, ".fifo")
 }
 
+// queueURLGetter is what queueFlags.resolve needs: *sqs.Client and
+// *sqsx.Client both have it.
+type queueURLGetter interface {
+	GetQueueUrl(ctx context.Context, params *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+}
+
 // resolve returns the queue URL.
-func (q *queueFlags) resolve(ctx context.Context, c *sqsx.Client) (string, error) {
+func (q *queueFlags) resolve(ctx context.Context, c queueURLGetter) (string, error) {
 	if q.url != "" {
 		return q.url, nil
 	}
@@ -126,4 +158,67 @@ func (s *stringsFlag) String() string { return strings.Join(*s, ",") }
 func (s *stringsFlag) Set(v string) error {
 	*s = append(*s, v)
 	return nil
+}
+
+// sseFlags choose the server-side encryption of new payloads.
+type sseFlags struct {
+	sse    string
+	kmsKey string
+}
+
+func (s *sseFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.sse, "sse", "", "server-side encryption of stored bodies: `MODE` AES256, aws:kms or aws:kms:dsse (default: the bucket's)")
+	fs.StringVar(&s.kmsKey, "sse-kms-key-id", "", "KMS `KEY` id or ARN for --sse aws:kms (default: the AWS managed key)")
+}
+
+// check returns a usage problem, or nil.
+func (s *sseFlags) check() error {
+	switch s.sse {
+	case "", "AES256", "aws:kms", "aws:kms:dsse":
+	default:
+		return fmt.Errorf("--sse %q: use AES256, aws:kms or aws:kms:dsse", s.sse)
+	}
+	if s.kmsKey != "" && !strings.HasPrefix(s.sse, "aws:kms") {
+		return errors.New("--sse-kms-key-id needs --sse aws:kms (or aws:kms:dsse)")
+	}
+	return nil
+}
+
+// apply sets the encryption options.
+func (s *sseFlags) apply(o *payload.StoreOptions) {
+	o.ServerSideEncryption = s3types.ServerSideEncryption(s.sse)
+	o.SSEKMSKeyID = s.kmsKey
+}
+
+// checkBuckets validates --bucket (when set) and the --allowed-bucket values.
+func checkBuckets(bucket string, allowed []string) error {
+	if bucket != "" {
+		if err := payload.ValidateBucketName(bucket); err != nil {
+			return fmt.Errorf("--bucket: %v", err)
+		}
+	}
+	for _, b := range allowed {
+		if err := payload.ValidateBucketName(b); err != nil {
+			return fmt.Errorf("--allowed-bucket: %v", err)
+		}
+	}
+	return nil
+}
+
+// allowedBuckets returns the buckets whose payloads may be read or deleted:
+// the --allowed-bucket ones and bucket.
+func allowedBuckets(bucket string, allowed []string) []string {
+	all := slices.Clone(allowed)
+	if bucket != "" && !slices.Contains(all, bucket) {
+		all = append(all, bucket)
+	}
+	return all
+}
+
+// readStdinNote tells the user that standard input is being read when it is
+// a terminal, since the command would otherwise seem to hang.
+func readStdinNote(stdin io.Reader, u *ui, what string) {
+	if isTerminal(stdin) {
+		u.notef("sqsx %s: reading %s from the terminal; end it with Ctrl-D\n", u.cmd, what)
+	}
 }

@@ -146,6 +146,7 @@ func contains(t *testing.T, what string, got []byte, wants ...string) {
 func TestIntegration(t *testing.T) {
 	c := testenv.Require(t)
 	sqsx := buildCLI(t)
+	integrationCommands(t, c, sqsx)
 
 	t.Run("LargeBodyRoundTrip", func(t *testing.T) {
 		t.Parallel()

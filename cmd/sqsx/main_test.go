@@ -31,6 +31,17 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errOut.String()
 }
 
+// quietUI returns a ui that discards its output.
+func quietUI() *ui { return &ui{cmd: "test", stdout: io.Discard, stderr: io.Discard} }
+
+// writeString returns a write function for writeFileAtomic that writes s.
+func writeString(s string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := io.WriteString(w, s)
+		return err
+	}
+}
+
 func TestRunUsage(t *testing.T) {
 	const url = "http://localhost:1/000000000000/q"
 	tests := []struct {
@@ -256,21 +267,21 @@ func TestReadBodyInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := readBody(ctx, "", r, io.Discard)
+	_, err := readBody(ctx, "", r, quietUI(), 10)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("readBody = %v, want context.Canceled", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("readBody took %v to notice the cancellation", d)
 	}
-	if got := explain(err); got != "interrupted" {
-		t.Errorf("explain = %q, want %q", got, "interrupted")
+	if got, hint := describe(err); got != "interrupted" || hint == "" {
+		t.Errorf("describe = %q, %q; want %q and a hint", got, hint, "interrupted")
 	}
 }
 
 func TestReadBodyFromStdinAndFile(t *testing.T) {
 	body := "line 1\nliné 2 ✓\n"
-	got, err := readBody(context.Background(), "-", strings.NewReader(body), io.Discard)
+	got, err := readBody(context.Background(), "-", strings.NewReader(body), quietUI(), 10)
 	if err != nil || string(got) != body {
 		t.Errorf("from stdin: %q, %v", got, err)
 	}
@@ -278,7 +289,7 @@ func TestReadBodyFromStdinAndFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err = readBody(context.Background(), file, strings.NewReader("not this"), io.Discard)
+	got, err = readBody(context.Background(), file, strings.NewReader("not this"), quietUI(), 10)
 	if err != nil || string(got) != body {
 		t.Errorf("from file: %q, %v", got, err)
 	}
@@ -365,7 +376,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := "new\x00body ✓"
-	if err := writeFileAtomic(path, body); err != nil {
+	if err := writeFileAtomic(path, writeString(body)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -377,7 +388,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("directory holds %d entries, want just the file (no temporary left)", len(entries))
 	}
 	// A device is written in place, not replaced.
-	if err := writeFileAtomic(os.DevNull, body); err != nil {
+	if err := writeFileAtomic(os.DevNull, writeString(body)); err != nil {
 		t.Errorf("writing %s: %v", os.DevNull, err)
 	}
 	if fi, err := os.Stat(os.DevNull); err != nil || fi.Mode().IsRegular() {

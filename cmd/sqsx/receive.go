@@ -3,37 +3,41 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/payload"
 )
 
-const receiveUsage = `Usage: sqsx receive --queue-url URL | --queue NAME [--bucket BUCKET] [--out FILE] [--delete] [flags]
+const receiveUsage = `Usage: sqsx receive --queue-url URL | --queue NAME [--bucket BUCKET] [--out FILE | --out-dir DIR] [--delete] [flags]
 
-Receives one message, waiting up to --wait seconds for it, and writes its body
-byte for byte, with nothing added, to --out or standard output. A body stored
-in S3 is read from there; only --bucket and the --allowed-bucket buckets are
-read, since whoever can send to the queue chooses the bucket.
+Receives up to --max messages (default 1), waiting up to --wait seconds for
+them, and writes each body byte for byte, with nothing added, to --out, to a
+file named after the message id in --out-dir, or to standard output. A body
+stored in S3 is read from there; only --bucket and the --allowed-bucket
+buckets are read, since whoever can send to the queue chooses the bucket.
 
-With --delete the message is deleted after its body is written, and so is its
-S3 object. If the message is deleted but the object is not, a warning is
+With --delete each message is deleted after its body is written, and so is
+its S3 object. If the message is deleted but the object is not, a warning is
 printed and the exit status is still 0. Without --delete the message becomes
-visible again after its visibility timeout.
+visible again after its visibility timeout; 'sqsx delete' deletes it with the
+receipt handle printed in the summary.
 
-A summary (message id, size, attributes) goes to standard error.
+A summary (message id, size, attributes, receipt handle) goes to standard
+error. With --json each message is one JSON object on standard output, with
+the body in "body" unless --out or --out-dir is given. On a terminal, a
+progress bar shows the writing of a body larger than 256 KiB.
 Exit status: 0 received, 1 error, 2 invalid usage, 3 no message within --wait.
 
 Flags:
@@ -42,13 +46,18 @@ Flags:
 // maxVisibilityTimeout is SQS's limit, in seconds (12 hours).
 const maxVisibilityTimeout = 43200
 
+// maxReceive is the most messages one ReceiveMessage call returns.
+const maxReceive = 10
+
 // receiveFlags are the parsed flags of sqsx receive.
 type receiveFlags struct {
+	common     commonFlags
 	queue      queueFlags
-	aws        awsFlags
 	bucket     string
 	allowed    stringsFlag
 	out        string
+	outDir     string
+	max        int
 	delete     bool
 	wait       int
 	visibility int
@@ -64,10 +73,12 @@ func parseReceive(args []string) (*receiveFlags, *flag.FlagSet, error) {
 	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads; bodies stored there are read")
 	fs.Var(&f.allowed, "allowed-bucket", "also read bodies stored in `BUCKET` (repeatable); only for trusted senders")
 	fs.StringVar(&f.out, "out", "", "write the body to `FILE` (replaced atomically) instead of standard output")
+	fs.StringVar(&f.outDir, "out-dir", "", "write each body to a file named after its message id in `DIR`")
+	fs.IntVar(&f.max, "max", 1, fmt.Sprintf("receive up to `N` messages (1 to %d); more than 1 needs --out-dir or --json", maxReceive))
 	fs.BoolVar(&f.delete, "delete", false, "delete the message, and its S3 object, once the body is written")
 	fs.IntVar(&f.wait, "wait", 20, "wait up to `SECONDS` (0 to 20) for a message; 0 uses the queue's ReceiveMessageWaitTimeSeconds")
 	fs.IntVar(&f.visibility, "visibility-timeout", 0, fmt.Sprintf("hide the message from other receivers for `SECONDS` (1 to %d; default: the queue's)", maxVisibilityTimeout))
-	f.aws.register(fs)
+	f.common.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
 	}
@@ -82,174 +93,215 @@ func parseReceive(args []string) (*receiveFlags, *flag.FlagSet, error) {
 		return nil, fs, fmt.Errorf("--wait %d is outside 0..20 (SQS waits at most 20 seconds per request)", f.wait)
 	case visibilitySet && (f.visibility < 1 || f.visibility > maxVisibilityTimeout):
 		return nil, fs, fmt.Errorf("--visibility-timeout %d is outside 1..%d seconds", f.visibility, maxVisibilityTimeout)
+	case f.max < 1 || f.max > maxReceive:
+		return nil, fs, fmt.Errorf("--max %d is outside 1..%d (SQS returns at most %d messages per request)", f.max, maxReceive, maxReceive)
+	case f.out != "" && f.outDir != "":
+		return nil, fs, errors.New("pass either --out or --out-dir, not both")
+	case f.max > 1 && f.out != "":
+		return nil, fs, fmt.Errorf("--out names one file, and --max %d may receive more messages: pass --out-dir instead", f.max)
+	case f.max > 1 && f.outDir == "" && !f.common.json:
+		return nil, fs, fmt.Errorf("--max %d would write several bodies to standard output, where they cannot be told apart: pass --out-dir DIR or --json", f.max)
 	}
-	if f.bucket != "" {
-		if err := payload.ValidateBucketName(f.bucket); err != nil {
-			return nil, fs, fmt.Errorf("--bucket: %v", err)
-		}
-	}
-	for _, b := range f.allowed {
-		if err := payload.ValidateBucketName(b); err != nil {
-			return nil, fs, fmt.Errorf("--allowed-bucket: %v", err)
-		}
+	if err := checkBuckets(f.bucket, f.allowed); err != nil {
+		return nil, fs, err
 	}
 	return f, fs, nil
 }
 
-func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const cmd = "receive"
+func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	u := newUI("receive", args, stdout, stderr)
 	f, fs, err := parseReceive(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout, receiveUsage, fs)
 		return exitOK
 	}
 	if err != nil {
-		return usageError(stderr, cmd, "%v", err)
+		return u.usageError(err)
 	}
+	u.set(&f.common)
 	toFile := f.out != "" && f.out != "-"
+	// Fail before a message is received, not after.
 	if toFile {
-		// Fail before a message is received, not after.
 		if err := checkOutPath(f.out); err != nil {
-			return fail(stderr, cmd, err)
+			return u.fail(withHint(err, "Pass --out a file in an existing directory; nothing was received."))
+		}
+	}
+	if f.outDir != "" {
+		if fi, err := os.Stat(f.outDir); err != nil || !fi.IsDir() {
+			return u.fail(withHint(fmt.Errorf("--out-dir %s is not a directory (%v)", f.outDir, err), "Create it first, or pass an existing directory; nothing was received."))
 		}
 	}
 
-	sqsClient, s3Client, err := f.aws.clients(ctx)
+	sqsClient, s3Client, err := f.common.aws.clients(ctx)
 	if err != nil {
-		return fail(stderr, cmd, err)
-	}
-	allowed := slices.Clone([]string(f.allowed))
-	if f.bucket != "" && !slices.Contains(allowed, f.bucket) {
-		allowed = append(allowed, f.bucket)
+		return u.fail(err)
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = f.bucket
-		o.AllowedBuckets = allowed
+		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
 	})
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
 	queueURL, err := f.queue.resolve(ctx, client)
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
 
-	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+	// Payloads stay in S3 until they are streamed to their destination.
+	out, err := client.ReceiveMessageUnresolved(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(queueURL),
-		MaxNumberOfMessages:         1,
+		MaxNumberOfMessages:         int32(f.max),
 		WaitTimeSeconds:             int32(f.wait),
 		VisibilityTimeout:           int32(f.visibility),
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 	})
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
 	if len(out.Messages) == 0 {
 		within := "within " + plural(f.wait, "second")
 		if f.wait == 0 {
 			within = "within the queue's ReceiveMessageWaitTimeSeconds"
 		}
-		fmt.Fprintf(stderr, "sqsx receive: no message arrived %s; the queue is empty, or its messages are in flight (received and not yet visible again). Retry, or raise --wait.\n", within)
+		err := withHint(fmt.Errorf("no message arrived %s; the queue is empty, or its messages are in flight (received and not yet visible again)", within),
+			"Retry, or raise --wait.")
+		if u.json {
+			return u.failCode(exitNoMessage, err)
+		}
+		u.notef("sqsx receive: %s\n", explain(err))
 		return exitNoMessage
 	}
-	m := out.Messages[0]
-	body := aws.ToString(m.Body)
-
-	if toFile {
-		err = writeFileAtomic(f.out, body)
-	} else {
-		_, err = io.WriteString(stdout, body)
+	for _, m := range out.Messages {
+		if code := receiveOne(ctx, u, client, queueURL, f, m); code != exitOK {
+			return code
+		}
 	}
+	return exitOK
+}
+
+// receiveOne writes the body of m where f says, deletes m if asked to, and
+// reports it.
+func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string, f *receiveFlags, m types.Message) int {
+	id := aws.ToString(m.MessageId)
+	ptr, offloaded, err := sqsx.PayloadPointer(m)
 	if err != nil {
-		return fail(stderr, cmd, withHint(fmt.Errorf("writing the body of message %s: %w", aws.ToString(m.MessageId), err),
+		return u.fail(err)
+	}
+	rc, size, err := client.OpenPayload(ctx, m)
+	if err != nil {
+		return u.fail(err)
+	}
+	defer rc.Close()
+	// Show the message as ReceiveMessage would: without the size attribute.
+	shown := m
+	shown.MessageAttributes = maps.Clone(m.MessageAttributes)
+	delete(shown.MessageAttributes, sqsx.AttributeName)
+	delete(shown.MessageAttributes, sqsx.LegacyAttributeName)
+	res := newMessageJSON(shown, size)
+	if offloaded {
+		res.Offloaded, res.Pointer = true, ptr.String()
+	}
+
+	path := ""
+	switch {
+	case f.outDir != "":
+		path = filepath.Join(f.outDir, fileName(id))
+	case f.out != "" && f.out != "-":
+		path = f.out
+	}
+	res.Out = path
+	// The payload streams from S3 to its destination, in bounded memory.
+	p := newProgress(u.progressOut(), "writing", size, sqsx.DefaultThreshold)
+	switch {
+	case path != "":
+		err = writeFileAtomic(path, func(w io.Writer) error { return copyChunked(p.writer(w), rc) })
+	case u.json:
+		var b strings.Builder
+		if err = copyChunked(p.writer(&b), rc); err == nil {
+			body := b.String()
+			res.Body = &body
+		}
+	default:
+		err = copyChunked(p.writer(u.stdout), rc)
+	}
+	p.finish()
+	if err != nil {
+		return u.fail(withHint(fmt.Errorf("writing the body of message %s: %w", id, err),
 			"The message was not deleted; it is delivered again after its visibility timeout."))
 	}
 
-	var deleteWarning error
 	if f.delete {
+		deleted := true
 		dout, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle})
 		switch {
 		case err != nil && dout == nil:
 			where := "to standard output"
-			if toFile {
-				where = "to " + f.out
+			if path != "" {
+				where = "to " + path
 			}
-			return fail(stderr, cmd, withHint(fmt.Errorf("the body was written %s, but deleting message %s failed: %w", where, aws.ToString(m.MessageId), err),
+			return u.fail(withHint(fmt.Errorf("the body was written %s, but deleting message %s failed: %w", where, id, err),
 				"The message is delivered again after its visibility timeout."))
 		case err != nil:
-			deleteWarning = err
+			res.Warning = fmt.Sprintf("the message was deleted, but its S3 object was not: %v", err)
 		}
+		res.Deleted = &deleted
+	} else {
+		res.ReceiptHandle = aws.ToString(m.ReceiptHandle)
+		deleted := false
+		res.Deleted = &deleted
 	}
 
-	printSummary(stderr, m, len(body), f, toFile, deleteWarning)
+	if u.json {
+		u.emit(res)
+		return exitOK
+	}
+	if res.Warning != "" {
+		u.warnf("%s\nDelete the object yourself, or let an S3 lifecycle rule expire it ('sqsx lifecycle').", res.Warning)
+	}
+	if u.quiet {
+		return exitOK
+	}
+	var b strings.Builder
+	b.WriteString("sqsx receive: ")
+	res.printHeader(&b)
+	if path != "" {
+		fmt.Fprintf(&b, "  written to %s\n", path)
+	}
+	switch {
+	case res.Warning != "":
+	case f.delete:
+		b.WriteString("  deleted\n")
+	default:
+		fmt.Fprintf(&b, "  not deleted: it is delivered again after its visibility timeout (pass --delete to delete it)\n  receipt handle %s\n", res.ReceiptHandle)
+	}
+	io.WriteString(u.stderr, b.String())
 	return exitOK
 }
 
-// printSummary prints what was received and done to w.
-func printSummary(w io.Writer, m types.Message, size int, f *receiveFlags, toFile bool, deleteWarning error) {
-	fmt.Fprintf(w, "sqsx receive: message %s: %d bytes", aws.ToString(m.MessageId), size)
-	if h, err := payload.ParseReceiptHandle(aws.ToString(m.ReceiptHandle)); err == nil && h.HasPointer() {
-		fmt.Fprintf(w, ", body stored in S3 at %s", h.Pointer)
-	} else {
-		fmt.Fprint(w, ", body sent in SQS")
-	}
-	if n, ok := m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]; ok {
-		fmt.Fprintf(w, ", receive count %s", n)
-	}
-	if g, ok := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]; ok {
-		fmt.Fprintf(w, ", group %s", g)
-	}
-	fmt.Fprintln(w)
-	names := make([]string, 0, len(m.MessageAttributes))
-	for name := range m.MessageAttributes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "  attribute %s\n", formatAttribute(name, m.MessageAttributes[name]))
-	}
-	if toFile {
-		fmt.Fprintf(w, "  written to %s\n", f.out)
-	}
-	switch {
-	case deleteWarning != nil:
-		fmt.Fprintf(w, "sqsx receive: warning: the message was deleted, but its S3 object was not: %v\n"+
-			"Delete the object yourself, or let an S3 lifecycle rule expire it.\n", deleteWarning)
-	case f.delete:
-		fmt.Fprintln(w, "  deleted")
-	default:
-		fmt.Fprintln(w, "  not deleted: it is delivered again after its visibility timeout (pass --delete to delete it)")
-	}
-}
-
-// formatAttribute returns an attribute in the name=Type:value form of
-// sqsx send --attr, Binary values in base64, long values shortened.
-func formatAttribute(name string, v types.MessageAttributeValue) string {
-	value := aws.ToString(v.StringValue)
-	if v.BinaryValue != nil {
-		value = base64.StdEncoding.EncodeToString(v.BinaryValue)
-	}
-	const maxShown = 80
-	if len(value) > maxShown {
-		cut := maxShown
-		for cut > 0 && !isRuneStart(value[cut]) {
-			cut--
+// fileName returns a message id as a safe file name.
+func fileName(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
 		}
-		value = fmt.Sprintf("%s... (%d bytes)", value[:cut], len(value))
 	}
-	return fmt.Sprintf("%s=%s:%s", name, aws.ToString(v.DataType), value)
+	if len(b) == 0 || b[0] == '.' {
+		b = append([]byte("msg-"), b...)
+	}
+	return string(b)
 }
 
-// plural returns "1 second", "2 seconds" and so on.
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
+// copyChunked copies src to dst in pieces of at most 1 MiB, so that a
+// progress bar on dst moves.
+func copyChunked(dst io.Writer, src io.Reader) error {
+	buf := make([]byte, 1<<20)
+	// Hide any WriterTo of src, which would write everything at once.
+	_, err := io.CopyBuffer(dst, struct{ io.Reader }{src}, buf)
+	return err
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // checkOutPath reports whether a file can be written at path: its directory
 // exists and path is not a directory.
@@ -268,17 +320,17 @@ func checkOutPath(path string) error {
 	return nil
 }
 
-// writeFileAtomic writes body to path through a temporary file in the same
-// directory, so that path never holds a partial body. A path that exists and
-// is not a regular file (such as /dev/null or a named pipe) is written in
-// place.
-func writeFileAtomic(path, body string) error {
+// writeFileAtomic writes a file at path with write, through a temporary
+// file in the same directory, so that path never holds a partial body. A
+// path that exists and is not a regular file (such as /dev/null or a named
+// pipe) is written in place.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 		if err != nil {
 			return err
 		}
-		_, err = io.WriteString(f, body)
+		err = write(f)
 		return errors.Join(err, f.Close())
 	}
 	var rnd [8]byte
@@ -288,7 +340,7 @@ func writeFileAtomic(path, body string) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(f, body)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}

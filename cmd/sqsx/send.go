@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -27,24 +29,33 @@ Sends one message. The body is read from --file, or from standard input when
 attributes), or any message with --always-s3, has its body stored in S3 in
 --bucket and a pointer sent in its place. The body must be UTF-8 text.
 
-Prints the message id on standard output and a summary on standard error.
+Prints the message id on standard output (with --json, an object with
+message_id, size, offloaded, bucket and sequence_number) and a summary on
+standard error. On a terminal, a progress bar shows the reading of a body
+larger than the threshold.
 
 Flags:
 `
 
+// maxDelay is SQS's longest message delay, in seconds (15 minutes).
+const maxDelay = 900
+
 // sendFlags are the parsed flags of sqsx send.
 type sendFlags struct {
-	queue      queueFlags
-	aws        awsFlags
-	bucket     string
-	file       string
-	attrs      attrsFlag
-	groupID    string
-	dedupID    string
-	alwaysS3   bool
-	threshold  int64
-	legacyAttr bool
-	keyPrefix  string
+	common         commonFlags
+	queue          queueFlags
+	sse            sseFlags
+	bucket         string
+	file           string
+	attrs          attrsFlag
+	groupID        string
+	dedupID        string
+	delay          int
+	alwaysS3       bool
+	threshold      int64
+	thresholdQueue bool
+	legacyAttr     bool
+	keyPrefix      string
 }
 
 // parseSend parses and checks the flags of sqsx send. It returns a usage
@@ -59,14 +70,19 @@ func parseSend(args []string) (*sendFlags, *flag.FlagSet, error) {
 	fs.Var(&f.attrs, "attr", "message attribute `NAME=Type:value`, Type String, Number or Binary (base64 value), optionally with a .label; repeatable")
 	fs.StringVar(&f.groupID, "group-id", "", "message group `ID` (required for FIFO queues)")
 	fs.StringVar(&f.dedupID, "dedup-id", "", "message deduplication `ID` (FIFO queues)")
+	fs.IntVar(&f.delay, "delay", 0, fmt.Sprintf("deliver the message after `SECONDS` (0 to %d; not for FIFO queues)", maxDelay))
 	fs.BoolVar(&f.alwaysS3, "always-s3", false, "store the body in S3 whatever its size")
 	fs.Int64Var(&f.threshold, "threshold", sqsx.DefaultThreshold, fmt.Sprintf("store bodies of messages larger than `N` bytes in S3 (1 to %d)", sqsx.MaxMessageSize))
+	fs.BoolVar(&f.thresholdQueue, "threshold-from-queue", false, "use the queue's MaximumMessageSize as the threshold instead of --threshold")
 	fs.BoolVar(&f.legacyAttr, "legacy-attribute", false, "mark offloaded messages with "+sqsx.LegacyAttributeName+" (for old Java consumers) instead of "+sqsx.AttributeName)
 	fs.StringVar(&f.keyPrefix, "key-prefix", "", "`PREFIX` of the S3 keys of stored bodies")
-	f.aws.register(fs)
+	f.sse.register(fs)
+	f.common.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
 	}
+	thresholdSet := false
+	fs.Visit(func(fl *flag.Flag) { thresholdSet = thresholdSet || fl.Name == "threshold" })
 	switch {
 	case fs.NArg() > 0:
 		return nil, fs, fmt.Errorf("unexpected argument %q: flags must come before it; to send a file, pass --file %s", fs.Arg(0), fs.Arg(0))
@@ -76,66 +92,89 @@ func parseSend(args []string) (*sendFlags, *flag.FlagSet, error) {
 		return nil, fs, errors.New("--bucket is required: the S3 bucket that receives bodies too large for SQS")
 	case f.threshold < 1 || f.threshold > sqsx.MaxMessageSize:
 		return nil, fs, fmt.Errorf("--threshold %d is outside 1..%d (to store every body in S3, use --always-s3)", f.threshold, sqsx.MaxMessageSize)
+	case thresholdSet && f.thresholdQueue:
+		return nil, fs, errors.New("pass either --threshold or --threshold-from-queue, not both")
 	case f.queue.fifo() && f.groupID == "":
 		return nil, fs, errors.New("the queue is a FIFO queue (its name ends in .fifo): pass --group-id")
+	case f.delay < 0 || f.delay > maxDelay:
+		return nil, fs, fmt.Errorf("--delay %d is outside 0..%d seconds", f.delay, maxDelay)
+	case f.delay > 0 && f.queue.fifo():
+		return nil, fs, errors.New("--delay is not supported by FIFO queues (set the queue's DelaySeconds instead)")
 	}
-	if err := payload.ValidateBucketName(f.bucket); err != nil {
-		return nil, fs, fmt.Errorf("--bucket: %v", err)
+	if err := checkBuckets(f.bucket, nil); err != nil {
+		return nil, fs, err
 	}
 	if err := payload.ValidateKeyPrefix(f.keyPrefix); err != nil {
 		return nil, fs, fmt.Errorf("--key-prefix: %v", err)
 	}
+	if err := f.sse.check(); err != nil {
+		return nil, fs, err
+	}
 	return f, fs, nil
 }
 
+// sendResult is what sqsx send --json prints.
+type sendResult struct {
+	MessageID      string `json:"message_id"`
+	SequenceNumber string `json:"sequence_number,omitempty"`
+	Size           int64  `json:"size"`
+	AttributesSize int64  `json:"attributes_size"`
+	Offloaded      bool   `json:"offloaded"`
+	Bucket         string `json:"bucket,omitempty"`
+}
+
 func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	const cmd = "send"
+	u := newUI("send", args, stdout, stderr)
 	f, fs, err := parseSend(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout, sendUsage, fs)
 		return exitOK
 	}
 	if err != nil {
-		return usageError(stderr, cmd, "%v", err)
+		return u.usageError(err)
 	}
+	u.set(&f.common)
 
-	body, err := readBody(ctx, f.file, stdin, stderr)
+	r, inSize, err := openBody(f.file, stdin)
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
-	if len(body) == 0 {
-		return fail(stderr, cmd, errors.New("the message body is empty, and SQS does not accept empty messages: send a non-empty body"))
+	defer r.Close()
+	if f.file == "" || f.file == "-" {
+		readStdinNote(stdin, u, "the message body")
 	}
-	if !utf8.Valid(body) {
-		return fail(stderr, cmd, fmt.Errorf("the message body is not valid UTF-8 (first invalid byte at offset %d): "+
-			"SQS and the other extended clients carry text; encode binary data first, e.g. with base64", invalidUTF8At(body)))
-	}
+	p := newProgress(u.progressOut(), "sending", inSize, f.threshold)
+	defer p.finish()
+	// The body streams to S3 when it is large: it is never held whole.
+	body := &textReader{r: p.reader(r)}
 
-	sqsClient, s3Client, err := f.aws.clients(ctx)
+	sqsClient, s3Client, err := f.common.aws.clients(ctx)
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = f.bucket
 		o.KeyPrefix = f.keyPrefix
 		o.Threshold = f.threshold
+		o.ThresholdFromQueue = f.thresholdQueue
 		o.AlwaysThroughS3 = f.alwaysS3
 		if f.legacyAttr {
 			o.AttributeName = sqsx.LegacyAttributeName
 		}
+		f.sse.apply(&o.StoreOptions)
 	})
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
 	queueURL, err := f.queue.resolve(ctx, client)
 	if err != nil {
-		return fail(stderr, cmd, err)
+		return u.fail(err)
 	}
 
 	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(queueURL),
-		MessageBody:       aws.String(string(body)),
 		MessageAttributes: f.attrs.values,
+		DelaySeconds:      int32(f.delay),
 	}
 	if f.groupID != "" {
 		in.MessageGroupId = aws.String(f.groupID)
@@ -143,67 +182,156 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if f.dedupID != "" {
 		in.MessageDeduplicationId = aws.String(f.dedupID)
 	}
-	out, err := client.SendMessage(ctx, in)
-	if err != nil {
-		return fail(stderr, cmd, err)
+	out, err := client.SendMessageStream(ctx, in, body)
+	switch {
+	case body.bad != nil:
+		return u.fail(body.bad) // the body, not the service, is at fault
+	case err != nil && body.n == 0 && errors.Is(err, sqsx.ErrEmptyBody):
+		return u.fail(withHint(errors.New("the message body is empty, and SQS and SNS do not accept empty messages"), "Send a non-empty body."))
+	case err != nil:
+		return u.fail(err)
 	}
+	p.finish()
 
-	fmt.Fprintln(stdout, aws.ToString(out.MessageId))
 	// The Client offloads exactly when AlwaysThroughS3 is set or the size,
-	// counted as below, is over the threshold (ThresholdFromQueue is off).
+	// counted as below, is over the threshold.
+	threshold := f.threshold
+	if f.thresholdQueue {
+		if threshold, err = queueMaxSize(ctx, sqsClient, queueURL); err != nil {
+			threshold = -1 // unknown
+		}
+	}
 	attrSize := f.attrs.size()
-	size := int64(len(body)) + attrSize
+	size := body.n + attrSize
+	res := sendResult{
+		MessageID:      aws.ToString(out.MessageId),
+		SequenceNumber: aws.ToString(out.SequenceNumber),
+		Size:           body.n,
+		AttributesSize: attrSize,
+		Offloaded:      f.alwaysS3 || (threshold >= 0 && size > threshold),
+	}
+	if res.Offloaded {
+		res.Bucket = f.bucket
+	}
+	if u.json {
+		u.emit(res)
+		return exitOK
+	}
+	fmt.Fprintln(stdout, res.MessageID)
 	var where string
 	switch {
 	case f.alwaysS3:
 		where = fmt.Sprintf("body stored in S3 bucket %s (--always-s3)", f.bucket)
-	case size > f.threshold:
-		where = fmt.Sprintf("body stored in S3 bucket %s (over the %d-byte threshold)", f.bucket, f.threshold)
+	case threshold < 0:
+		where = "body sent as the queue's MaximumMessageSize dictates"
+	case size > threshold:
+		where = fmt.Sprintf("body stored in S3 bucket %s (over the %d-byte threshold)", f.bucket, threshold)
 	default:
-		where = fmt.Sprintf("body sent in SQS (within the %d-byte threshold)", f.threshold)
+		where = fmt.Sprintf("body sent in SQS (within the %d-byte threshold)", threshold)
 	}
-	sizeText := fmt.Sprintf("%d bytes", len(body))
+	sizeText := fmt.Sprintf("%d bytes", body.n)
 	if attrSize > 0 {
 		sizeText += fmt.Sprintf(" + %d bytes of attributes", attrSize)
 	}
-	fmt.Fprintf(stderr, "sqsx send: sent message %s: %s, %s", aws.ToString(out.MessageId), sizeText, where)
+	seq := ""
 	if out.SequenceNumber != nil {
-		fmt.Fprintf(stderr, ", sequence number %s", aws.ToString(out.SequenceNumber))
+		seq = ", sequence number " + aws.ToString(out.SequenceNumber)
 	}
-	fmt.Fprintln(stderr)
+	u.notef("sqsx send: sent message %s: %s, %s%s\n", res.MessageID, sizeText, where, seq)
 	return exitOK
 }
 
-// readBody reads the message body from file, or from stdin when file is ""
-// or "-". It gives up when ctx is done, even if the read blocks.
-func readBody(ctx context.Context, file string, stdin io.Reader, stderr io.Writer) ([]byte, error) {
+// queueMaxSize returns the queue's MaximumMessageSize.
+func queueMaxSize(ctx context.Context, c *sqs.Client, queueURL string) (int64, error) {
+	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queueURL),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameMaximumMessageSize},
+	})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(out.Attributes[string(types.QueueAttributeNameMaximumMessageSize)], 10, 64)
+}
+
+// checkTextBody returns an error unless body is a non-empty UTF-8 text, as
+// SQS, SNS and the other extended clients carry.
+func checkTextBody(body []byte) error {
+	if len(body) == 0 {
+		return withHint(errors.New("the message body is empty, and SQS and SNS do not accept empty messages"), "Send a non-empty body.")
+	}
+	if !utf8.Valid(body) {
+		return withHint(fmt.Errorf("the message body is not valid UTF-8 (first invalid byte at offset %d)", invalidUTF8At(body)),
+			"SQS, SNS and the other extended clients carry text: encode binary data first, e.g. with base64.")
+	}
+	return nil
+}
+
+// openBody opens the message body: file, or stdin when file is "" or "-".
+// It returns its size, or -1 when unknown.
+func openBody(file string, stdin io.Reader) (r io.ReadCloser, size int64, err error) {
 	if file != "" && file != "-" {
-		b, err := os.ReadFile(file)
+		fh, err := os.Open(file)
 		if err != nil {
-			return nil, fmt.Errorf("reading --file: %w", err)
+			return nil, 0, withHint(fmt.Errorf("reading --file: %w", err), "Check the path and its permissions.")
 		}
-		return b, nil
+		size = -1
+		if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		return fh, size, nil
 	}
-	if f, ok := stdin.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprintln(stderr, "sqsx send: reading the message body from the terminal; end it with Ctrl-D, or pass --file")
+	size = -1
+	if fh, ok := stdin.(*os.File); ok {
+		if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size() // standard input redirected from a file
 		}
 	}
+	return io.NopCloser(stdin), size, nil
+}
+
+// readBody reads the message body from file, or from stdin when file is ""
+// or "-", through a progress bar shown for bodies over threshold bytes. It
+// gives up when ctx is done, even if the read blocks.
+func readBody(ctx context.Context, file string, stdin io.Reader, u *ui, threshold int64) ([]byte, error) {
+	r, size, err := openBody(file, stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if file == "" || file == "-" {
+		readStdinNote(stdin, u, "the message body")
+	}
+	p := newProgress(u.progressOut(), "reading", size, threshold)
+	defer p.finish()
+	what := "--file"
+	if file == "" || file == "-" {
+		what = "standard input"
+	}
+	return readAll(ctx, p.reader(r), size, what)
+}
+
+// readAll reads r to its end, or until ctx is done. size, if not -1, is
+// the expected size.
+func readAll(ctx context.Context, r io.Reader, size int64, what string) ([]byte, error) {
 	type result struct {
 		b   []byte
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		b, err := io.ReadAll(stdin)
-		done <- result{b, err}
+		var buf bytes.Buffer
+		if size > 0 {
+			buf.Grow(int(size) + bytes.MinRead)
+		}
+		_, err := buf.ReadFrom(r)
+		done <- result{buf.Bytes(), err}
 	}()
 	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("reading standard input: %w", r.err)
+	case res := <-done:
+		if res.err != nil {
+			return nil, withHint(fmt.Errorf("reading %s: %w", what, res.err), "Check the input and retry.")
 		}
-		return r.b, nil
+		return res.b, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -221,9 +349,12 @@ func invalidUTF8At(b []byte) int {
 	return -1
 }
 
+// attrsMap holds message attributes by name.
+type attrsMap = map[string]types.MessageAttributeValue
+
 // attrsFlag collects --attr flags as message attributes.
 type attrsFlag struct {
-	values map[string]types.MessageAttributeValue
+	values attrsMap
 	order  []string
 }
 
@@ -327,4 +458,56 @@ func printUsage(w io.Writer, text string, fs *flag.FlagSet) {
 		}
 		fmt.Fprintln(w)
 	})
+}
+
+// textReader passes a message body through, counting its bytes and failing
+// at the first byte that is not valid UTF-8 (SQS, SNS and the other extended
+// clients carry text), without holding more than a split character.
+type textReader struct {
+	r       io.Reader
+	n       int64  // bytes read
+	pending []byte // the start of a character split across reads
+	bad     error  // the invalid-text error, once found
+}
+
+func (t *textReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	buf := p[:n]
+	start := t.n - int64(len(t.pending))
+	t.n += int64(n)
+	// Finish a character that the previous read split.
+	for len(t.pending) > 0 && len(buf) > 0 {
+		t.pending = append(t.pending, buf[0])
+		buf = buf[1:]
+		if utf8.FullRune(t.pending) {
+			if !utf8.Valid(t.pending) {
+				return n, t.invalidText(start)
+			}
+			t.pending = t.pending[:0]
+		}
+	}
+	// Keep back an incomplete character at the end.
+	cut := len(buf)
+	for i := len(buf) - 1; i >= 0 && i >= len(buf)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(buf[i]) {
+			if !utf8.FullRune(buf[i:]) {
+				cut = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(buf[:cut]) {
+		return n, t.invalidText(t.n - int64(len(buf)) + int64(invalidUTF8At(buf[:cut])))
+	}
+	t.pending = append(t.pending, buf[cut:]...)
+	if err == io.EOF && len(t.pending) > 0 {
+		return n, t.invalidText(t.n - int64(len(t.pending)))
+	}
+	return n, err
+}
+
+func (t *textReader) invalidText(offset int64) error {
+	t.bad = withHint(fmt.Errorf("the message body is not valid UTF-8 (first invalid byte at offset %d)", offset),
+		"SQS, SNS and the other extended clients carry text: encode binary data first, e.g. with base64.")
+	return t.bad
 }

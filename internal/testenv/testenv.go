@@ -157,3 +157,53 @@ func ReceiveAll(t testing.TB, r Receiver, in *sqs.ReceiveMessageInput, n int, de
 	}
 	return got
 }
+
+// Topic creates an SNS topic (FIFO with fifo) and deletes it when t ends.
+func (c *Clients) Topic(t testing.TB, fifo bool) string {
+	t.Helper()
+	name := Name("sqsx")
+	attrs := map[string]string{}
+	if fifo {
+		name += ".fifo"
+		attrs["FifoTopic"] = "true"
+		attrs["ContentBasedDeduplication"] = "false"
+	}
+	out, err := c.SNS.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("CreateTopic %s: %v", name, err)
+	}
+	arn := aws.ToString(out.TopicArn)
+	t.Cleanup(func() { c.SNS.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: aws.String(arn)}) })
+	return arn
+}
+
+// Subscribe subscribes the queue to the topic, with raw message delivery if
+// raw is set.
+func (c *Clients) Subscribe(t testing.TB, topicARN, queueURL string, raw bool) {
+	t.Helper()
+	ctx := context.Background()
+	qa, err := c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(queueURL), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		t.Fatalf("GetQueueAttributes QueueArn: %v", err)
+	}
+	if _, err := c.SNS.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn:   aws.String(topicARN),
+		Protocol:   aws.String("sqs"),
+		Endpoint:   aws.String(qa.Attributes[string(types.QueueAttributeNameQueueArn)]),
+		Attributes: map[string]string{"RawMessageDelivery": fmt.Sprint(raw)},
+	}); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+}
+
+// LifecycleS3 returns an S3 client for tests of bucket lifecycle
+// configuration. versitygw v1.8.0 answers NotImplemented to it, so these go to
+// the S3 API that fauxqs serves on its SQS/SNS port.
+func (c *Clients) LifecycleS3() *s3.Client {
+	return s3.NewFromConfig(c.Config, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.BaseEndpoint = aws.String(os.Getenv("AWS_ENDPOINT_URL_SQS"))
+	})
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/payload"
+)
+
+// TestNewCommandsUsage checks the argument validation of the commands added
+// after send and receive, and the new flags of those two, through run: no
+// request is made.
+func TestNewCommandsUsage(t *testing.T) {
+	const url = "http://localhost:1/000000000000/q"
+	const arn = "arn:aws:sns:us-east-1:000000000000:t"
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string
+		wantErr  []string
+	}{
+		{name: "help lists every command", args: []string{"help"}, wantCode: 0,
+			wantOut: []string{"delete ", "peek ", "publish ", "lifecycle ", "doctor ", "--json", "--quiet", "3  nothing there", "4  doctor found"}},
+		{name: "help delete", args: []string{"help", "delete"}, wantCode: 0, wantOut: []string{"Usage: sqsx delete", "--receipt-handle HANDLE", "--keep-payload", "--json", "--region REGION", "--profile PROFILE"}},
+		{name: "help peek", args: []string{"help", "peek"}, wantCode: 0, wantOut: []string{"Usage: sqsx peek", "--max N", "--body", "receive count"}},
+		{name: "help publish", args: []string{"help", "publish"}, wantCode: 0, wantOut: []string{"Usage: sqsx publish", "--topic-arn ARN", "--subject SUBJECT", "--deletable-by-consumers", "--sse MODE"}},
+		{name: "help lifecycle", args: []string{"help", "lifecycle"}, wantCode: 0, wantOut: []string{"Usage: sqsx lifecycle", "--days N", "(default 14)", "--show"}},
+		{name: "help doctor", args: []string{"help", "doctor"}, wantCode: 0, wantOut: []string{"Usage: sqsx doctor", "OK, WARN or FAIL", "--topic-arn ARN", "4 when a check failed"}},
+		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, publish, lifecycle and doctor"}},
+
+		{name: "send delay too long", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--delay", "901"}, wantCode: 2, wantErr: []string{"--delay 901 is outside 0..900"}},
+		{name: "send delay on FIFO", args: []string{"send", "--queue-url", url + ".fifo", "--bucket", "b-1", "--group-id", "g", "--delay", "5"}, wantCode: 2, wantErr: []string{"not supported by FIFO queues"}},
+		{name: "send threshold and from queue", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--threshold", "5", "--threshold-from-queue"}, wantCode: 2, wantErr: []string{"either --threshold or --threshold-from-queue"}},
+		{name: "send bad sse", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--sse", "rot13"}, wantCode: 2, wantErr: []string{`--sse "rot13"`, "AES256"}},
+		{name: "send kms key without kms", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--sse-kms-key-id", "k"}, wantCode: 2, wantErr: []string{"--sse-kms-key-id needs --sse aws:kms"}},
+
+		{name: "receive max too large", args: []string{"receive", "--queue-url", url, "--max", "11"}, wantCode: 2, wantErr: []string{"--max 11 is outside 1..10"}},
+		{name: "receive max to stdout", args: []string{"receive", "--queue-url", url, "--max", "3"}, wantCode: 2, wantErr: []string{"cannot be told apart", "--out-dir DIR or --json"}},
+		{name: "receive max with out", args: []string{"receive", "--queue-url", url, "--max", "3", "--out", "f"}, wantCode: 2, wantErr: []string{"pass --out-dir instead"}},
+		{name: "receive out and out-dir", args: []string{"receive", "--queue-url", url, "--out", "f", "--out-dir", "d"}, wantCode: 2, wantErr: []string{"either --out or --out-dir"}},
+
+		{name: "delete without queue", args: []string{"delete", "--receipt-handle", "h"}, wantCode: 2, wantErr: []string{"sqsx delete: --queue-url or --queue is required", "sqsx delete -h"}},
+		{name: "delete positional", args: []string{"delete", "--queue-url", url, "handle"}, wantCode: 2, wantErr: []string{`unexpected argument "handle"`, "--receipt-handle"}},
+		{name: "delete invalid bucket", args: []string{"delete", "--queue-url", url, "--bucket", "A", "--receipt-handle", "h"}, wantCode: 2, wantErr: []string{"--bucket:"}},
+		{name: "delete no handle", args: []string{"delete", "--queue-url", url}, wantCode: 2, wantErr: []string{"no receipt handle", "--receipt-handle HANDLE"}},
+		{name: "delete payload bucket not given", wantCode: 1,
+			args:    []string{"delete", "--queue-url", url, "--receipt-handle", "-..s3BucketName..-b-1-..s3BucketName..--..s3Key..-k1-..s3Key..-orig"},
+			wantErr: []string{"names payload s3://b-1/k1", "Pass --bucket b-1", "--keep-payload", "Nothing was deleted"}},
+		{name: "delete malformed handle", wantCode: 1,
+			args:    []string{"delete", "--queue-url", url, "--receipt-handle", "-..s3BucketName..-b-1-..s3BucketName..--..s3Key..-k1-..s3Key..-"},
+			wantErr: []string{"receipt handle", "exactly as 'sqsx receive' printed it"}},
+
+		{name: "peek without queue", args: []string{"peek"}, wantCode: 2, wantErr: []string{"--queue-url or --queue is required"}},
+		{name: "peek max zero", args: []string{"peek", "--queue-url", url, "--max", "0"}, wantCode: 2, wantErr: []string{"--max 0 is outside 1..10"}},
+		{name: "peek wait too long", args: []string{"peek", "--queue-url", url, "--wait", "30"}, wantCode: 2, wantErr: []string{"--wait 30 is outside 0..20"}},
+		{name: "peek bad allowed bucket", args: []string{"peek", "--queue-url", url, "--allowed-bucket", "x"}, wantCode: 2, wantErr: []string{"--allowed-bucket:"}},
+
+		{name: "publish without topic", args: []string{"publish", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"--topic-arn is required"}},
+		{name: "publish bad topic", args: []string{"publish", "--topic-arn", "my-topic", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{`--topic-arn "my-topic" is not an SNS topic ARN`}},
+		{name: "publish queue arn", args: []string{"publish", "--topic-arn", "arn:aws:sqs:us-east-1:1:q", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"is not an SNS topic ARN"}},
+		{name: "publish without bucket", args: []string{"publish", "--topic-arn", arn}, wantCode: 2, wantErr: []string{"--bucket is required"}},
+		{name: "publish threshold over SNS limit", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--threshold", "262145"}, wantCode: 2, wantErr: []string{"--threshold 262145 is outside 1..262144"}},
+		{name: "publish FIFO without group", args: []string{"publish", "--topic-arn", arn + ".fifo", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"FIFO topic", "--group-id"}},
+		{name: "publish subject with newline", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--subject", "a\nb"}, wantCode: 2, wantErr: []string{"--subject:", "no line breaks"}},
+		{name: "publish subject too long", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--subject", strings.Repeat("s", 100)}, wantCode: 2, wantErr: []string{"at most 99"}},
+		{name: "publish bad attr", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--attr", "x=Text:1"}, wantCode: 2, wantErr: []string{`unknown type "Text"`}},
+		{name: "publish positional", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "msg.txt"}, wantCode: 2, wantErr: []string{"--file msg.txt"}},
+
+		{name: "lifecycle without bucket", args: []string{"lifecycle"}, wantCode: 2, wantErr: []string{"--bucket is required"}},
+		{name: "lifecycle days zero", args: []string{"lifecycle", "--bucket", "b-1", "--days", "0"}, wantCode: 2, wantErr: []string{"--days 0 is outside"}},
+		{name: "lifecycle show with days", args: []string{"lifecycle", "--bucket", "b-1", "--show", "--days", "3"}, wantCode: 2, wantErr: []string{"--days has no effect with --show"}},
+		{name: "lifecycle bad prefix", args: []string{"lifecycle", "--bucket", "b-1", "--prefix", "../x"}, wantCode: 2, wantErr: []string{"--prefix:"}},
+
+		{name: "doctor without bucket", args: []string{"doctor", "--queue-url", url}, wantCode: 2, wantErr: []string{"--bucket is required"}},
+		{name: "doctor both queue flags", args: []string{"doctor", "--bucket", "b-1", "--queue-url", url, "--queue", "q"}, wantCode: 2, wantErr: []string{"not both"}},
+		{name: "doctor bad topic", args: []string{"doctor", "--bucket", "b-1", "--topic-arn", "t"}, wantCode: 2, wantErr: []string{"not an SNS topic ARN"}},
+		{name: "doctor threshold", args: []string{"doctor", "--bucket", "b-1", "--threshold", "0"}, wantCode: 2, wantErr: []string{"--threshold 0 is outside"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout, stderr)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tt.wantCode != 0 && stdout != "" {
+				t.Errorf("unexpected stdout on failure: %s", stdout)
+			}
+		})
+	}
+}
+
+// TestEveryCommandTakesCommonFlags checks that every command documents
+// --json, --quiet, --region, --profile and --path-style.
+func TestEveryCommandTakesCommonFlags(t *testing.T) {
+	for _, c := range commands {
+		code, stdout, _ := runCLI(t, "", c.name, "-h")
+		if code != 0 {
+			t.Errorf("%s -h: exit %d", c.name, code)
+		}
+		for _, f := range []string{"--json", "--quiet", "--region REGION", "--profile PROFILE", "--path-style"} {
+			if !strings.Contains(stdout, f) {
+				t.Errorf("%s -h lacks %s", c.name, f)
+			}
+		}
+	}
+}
+
+// TestJSONUsageErrors checks that with --json a usage error is one JSON
+// object on standard error, with the error and a hint.
+func TestJSONUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"send", "--json", "--bucket", "b-1"},
+		{"receive", "--json", "--wait", "99", "--queue", "q"},
+		{"peek", "--json"},
+		{"delete", "--json", "--queue", "q", "--nope"},
+		{"publish", "--json", "--bucket", "b-1"},
+		{"lifecycle", "--json"},
+		{"doctor", "--json"},
+	} {
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != exitUsage || stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and nothing", args, code, stdout)
+		}
+		var e errorJSON
+		if err := json.Unmarshal([]byte(stderr), &e); err != nil {
+			t.Errorf("%v: stderr is not one JSON object (%v):\n%s", args, err, stderr)
+			continue
+		}
+		if e.Error == "" || !strings.Contains(e.Hint, "sqsx "+args[0]+" -h") || e.Command != args[0] || e.ExitCode != exitUsage {
+			t.Errorf("%v: error object %+v lacks the error, the hint or the command", args, e)
+		}
+	}
+}
+
+// TestJSONFailure checks the JSON form of an error found before any
+// request.
+func TestJSONFailure(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "send", "--json", "--queue-url", "http://localhost:1/1/q", "--bucket", "b-1")
+	if code != exitError || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	var e errorJSON
+	if err := json.Unmarshal([]byte(stderr), &e); err != nil {
+		t.Fatalf("stderr is not JSON: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(e.Error, "empty") || !strings.Contains(e.Hint, "non-empty") {
+		t.Errorf("error object %+v", e)
+	}
+}
+
+// TestDescribeAlwaysHints checks that every error gets advice.
+func TestDescribeAlwaysHints(t *testing.T) {
+	op := func(service, operation string, err error) error {
+		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: err}
+	}
+	tests := []struct {
+		name    string
+		err     error
+		wantMsg string
+		want    string
+	}{
+		{"unknown", errors.New("boom"), "boom", "sqsx doctor"},
+		{"credentials rejected", op("S3", "PutObject", &smithy.GenericAPIError{Code: "InvalidAccessKeyId"}), "S3 rejected the credentials", "AWS_SECRET_ACCESS_KEY"},
+		{"denied", op("SQS", "SendMessage", &smithy.GenericAPIError{Code: "AccessDenied"}), "SQS refused the request", "allow SendMessage"},
+		{"not implemented", op("S3", "GetBucketLifecycleConfiguration", &smithy.GenericAPIError{Code: "NotImplemented"}),
+			"does not implement GetBucketLifecycleConfiguration", "AWS_ENDPOINT_URL_"},
+		{"no such bucket", op("S3", "GetBucketLifecycleConfiguration", &smithy.GenericAPIError{Code: "NoSuchBucket"}), "bucket does not exist", "Create it"},
+		{"topic missing", op("SNS", "Publish", &smithy.GenericAPIError{Code: "NotFound"}), "the topic does not exist", "--topic-arn"},
+		{"sns invalid parameter", op("SNS", "Publish", &smithy.GenericAPIError{Code: "InvalidParameter"}), "SNS refused", "--group-id"},
+		{"receipt handle", op("SQS", "DeleteMessage", &smithy.GenericAPIError{Code: "ReceiptHandleIsInvalid"}), "receipt handle is not valid", "exactly as"},
+		{"bad handle markers", fmt.Errorf("x: %w", payload.ErrInvalidReceiptHandle), "receipt handle is not valid", "exactly as"},
+		{"checksum", &payload.Error{Op: "GetObject", Bucket: "b", Key: "k", Err: payload.ErrChecksumMismatch}, "does not match its checksum", "Retry"},
+		{"no bucket", &sqsx.InputError{Op: "SendMessage", Field: "Message", Err: sqsx.ErrNoBucket}, "ErrNoBucket", "--bucket"},
+		{"unreachable SNS", op("SNS", "Publish", &smithyhttp.RequestSendError{Err: errors.New("connection refused")}), "could not reach SNS", "AWS_ENDPOINT_URL_SNS"},
+		{"hinted unknown", withHint(errors.New("boom"), "Do this."), "boom", "Do this."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, hint := describe(tt.err)
+			if tt.wantMsg != "ErrNoBucket" && !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("message %q lacks %q", msg, tt.wantMsg)
+			}
+			if hint == "" || !strings.Contains(hint, tt.want) {
+				t.Errorf("hint %q lacks %q", hint, tt.want)
+			}
+		})
+	}
+	// A hint given by the caller replaces the generic one.
+	if _, hint := describe(withHint(errors.New("boom"), "Do this.")); hint != "Do this." {
+		t.Errorf("hinted: hint %q, want just the caller's", hint)
+	}
+}
+
+// TestProgress checks that the progress wrappers pass bytes through
+// unchanged, draw a bar only for transfers over the minimum, and draw none
+// without a writer.
+func TestProgress(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	for _, tt := range []struct {
+		name     string
+		total    int64
+		min      int64
+		withOut  bool
+		wantDraw bool
+	}{
+		{"known size over min", int64(len(data)), 1000, true, true},
+		{"unknown size over min", -1, 1000, true, true},
+		{"under min", int64(len(data)), int64(len(data)), true, false},
+		{"no terminal", int64(len(data)), 1000, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var bar bytes.Buffer
+			var out io.Writer
+			if tt.withOut {
+				out = &bar
+			}
+			// Reading.
+			p := newProgress(out, "reading", tt.total, tt.min)
+			got, err := io.ReadAll(p.reader(bytes.NewReader(data)))
+			p.finish()
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("reader changed the bytes (%d of %d, %v)", len(got), len(data), err)
+			}
+			if drew := bar.Len() > 0; drew != tt.wantDraw {
+				t.Errorf("reading: drew a bar %v, want %v: %q", drew, tt.wantDraw, bar.String())
+			}
+			if tt.wantDraw && !strings.Contains(bar.String(), "reading") {
+				t.Errorf("bar lacks its description: %q", bar.String())
+			}
+			// Writing.
+			bar.Reset()
+			var sink bytes.Buffer
+			p = newProgress(out, "writing", tt.total, tt.min)
+			if err := copyChunked(p.writer(&sink), strings.NewReader(string(data))); err != nil {
+				t.Fatal(err)
+			}
+			p.finish()
+			p.finish() // twice is fine
+			if !bytes.Equal(sink.Bytes(), data) {
+				t.Fatalf("writer changed the bytes")
+			}
+			if drew := bar.Len() > 0; drew != tt.wantDraw {
+				t.Errorf("writing: drew a bar %v, want %v", drew, tt.wantDraw)
+			}
+		})
+	}
+}
+
+func TestProgressOutOnlyOnTerminal(t *testing.T) {
+	var buf bytes.Buffer
+	u := &ui{stderr: &buf}
+	if u.progressOut() != nil {
+		t.Error("progress drawn on a buffer, which is not a terminal")
+	}
+	if isTerminal(io.Discard) {
+		t.Error("io.Discard taken for a terminal")
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"5fea7756-0ea4-451a-a703-a558b933e274": "5fea7756-0ea4-451a-a703-a558b933e274",
+		"../etc/passwd":                        "msg-.._etc_passwd",
+		"a/b c":                                "a_b_c",
+		"":                                     "msg-",
+	} {
+		if got := fileName(in); got != want {
+			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseSNSEnvelope(t *testing.T) {
+	ptr := `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"b-1","s3Key":"k1"}]`
+	env, _ := json.Marshal(map[string]any{
+		"Type": "Notification", "Message": ptr,
+		"MessageAttributes": map[string]any{payload.AttributeName: map[string]string{"Type": "Number", "Value": "1234"}},
+	})
+	if _, ok := parseSNSEnvelope(string(env)); !ok {
+		t.Errorf("envelope with a size attribute not recognised")
+	}
+	plain, _ := json.Marshal(map[string]any{"Type": "Notification", "Message": "hi"})
+	if _, ok := parseSNSEnvelope(string(plain)); ok {
+		t.Errorf("envelope without a size attribute taken for an offloaded one")
+	}
+	if _, ok := parseSNSEnvelope("not json"); ok {
+		t.Errorf("plain text taken for an envelope")
+	}
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsx/sqsx/payload"
+)
+
+const peekUsage = `Usage: sqsx peek --queue-url URL | --queue NAME [--max N] [--body --bucket BUCKET] [flags]
+
+Shows up to --max messages of a queue without consuming them: each is
+received with a short visibility timeout and made visible again at once. For
+each message it prints the id, size, attributes and, for a body stored in
+S3, the s3:// pointer. With --body it also prints the bodies, read from S3
+where they are stored (only from --bucket and the --allowed-bucket buckets).
+
+A peek is a receive for SQS: it raises the messages' receive count, so on a
+queue with a redrive policy it brings them closer to the dead-letter queue,
+and it may briefly hide them from consumers. SQS may return fewer messages
+than there are.
+
+Prints on standard output, or one JSON object per message with --json.
+Exit status: 0 shown, 1 error, 2 invalid usage, 3 no message within --wait.
+
+Flags:
+`
+
+// peekVisibility is how long, in seconds, peek hides the messages it
+// receives. They are made visible again at once; this bounds how long they
+// stay hidden if that fails, and is long enough that the reset does not race
+// with another consumer's receive of the same message.
+const peekVisibility = 5
+
+// peekFlags are the parsed flags of sqsx peek.
+type peekFlags struct {
+	common  commonFlags
+	queue   queueFlags
+	bucket  string
+	allowed stringsFlag
+	max     int
+	wait    int
+	body    bool
+}
+
+// parsePeek parses and checks the flags of sqsx peek.
+func parsePeek(args []string) (*peekFlags, *flag.FlagSet, error) {
+	f := &peekFlags{}
+	fs := flag.NewFlagSet("sqsx peek", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f.queue.register(fs)
+	fs.IntVar(&f.max, "max", maxReceive, fmt.Sprintf("show up to `N` messages (1 to %d)", maxReceive))
+	fs.IntVar(&f.wait, "wait", 1, "wait up to `SECONDS` (0 to 20) for messages")
+	fs.BoolVar(&f.body, "body", false, "also print the bodies, read from S3 where stored")
+	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads, read with --body")
+	fs.Var(&f.allowed, "allowed-bucket", "also read bodies stored in `BUCKET` with --body (repeatable)")
+	f.common.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case f.queue.check() != "":
+		return nil, fs, errors.New(f.queue.check())
+	case f.max < 1 || f.max > maxReceive:
+		return nil, fs, fmt.Errorf("--max %d is outside 1..%d (SQS returns at most %d messages per request)", f.max, maxReceive, maxReceive)
+	case f.wait < 0 || f.wait > 20:
+		return nil, fs, fmt.Errorf("--wait %d is outside 0..20 (SQS waits at most 20 seconds per request)", f.wait)
+	}
+	if err := checkBuckets(f.bucket, f.allowed); err != nil {
+		return nil, fs, err
+	}
+	return f, fs, nil
+}
+
+func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	u := newUI("peek", args, stdout, stderr)
+	f, fs, err := parsePeek(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout, peekUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return u.usageError(err)
+	}
+	u.set(&f.common)
+
+	cfg, err := f.common.aws.config(ctx)
+	if err != nil {
+		return u.fail(err)
+	}
+	sqsClient := sqs.NewFromConfig(cfg)
+	queueURL, err := f.queue.resolve(ctx, sqsClient)
+	if err != nil {
+		return u.fail(err)
+	}
+	// The plain SQS client: the messages as they are on the wire, pointers
+	// and all.
+	out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(queueURL),
+		MaxNumberOfMessages:         int32(f.max),
+		WaitTimeSeconds:             int32(f.wait),
+		VisibilityTimeout:           peekVisibility,
+		MessageAttributeNames:       []string{"All"},
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	})
+	if err != nil {
+		return u.fail(err)
+	}
+	if len(out.Messages) == 0 {
+		err := withHint(fmt.Errorf("no message arrived within %s; the queue is empty, or its messages are in flight", plural(f.wait, "second")),
+			"Retry, or raise --wait.")
+		if u.json {
+			return u.failCode(exitNoMessage, err)
+		}
+		u.notef("sqsx peek: %s\n", explain(err))
+		return exitNoMessage
+	}
+	resetErr := makeVisible(ctx, sqsClient, queueURL, out.Messages)
+
+	var store *payload.Store
+	if f.body {
+		store, err = payload.NewStore(f.common.aws.s3(cfg), payload.StoreOptions{
+			Bucket: f.bucket, AllowedBuckets: allowedBuckets(f.bucket, f.allowed),
+		})
+		if err != nil {
+			return u.fail(err)
+		}
+	}
+	for _, m := range out.Messages {
+		res := describeWire(m)
+		if f.body {
+			body := aws.ToString(m.Body)
+			if res.Offloaded {
+				ptr, perr := wirePointer(m)
+				if perr == nil {
+					body, err = store.Get(ctx, ptr)
+				} else {
+					err = perr
+				}
+				if err != nil {
+					return u.fail(fmt.Errorf("reading the body of message %s: %w", res.MessageID, err))
+				}
+			}
+			res.Body = &body
+		}
+		if u.json {
+			u.emit(res)
+			continue
+		}
+		res.printHeader(stdout)
+		if res.Body != nil {
+			fmt.Fprintf(stdout, "  body:\n%s", *res.Body)
+			if !strings.HasSuffix(*res.Body, "\n") {
+				fmt.Fprintln(stdout)
+			}
+		}
+	}
+	if resetErr != nil {
+		u.warnf("%v: they stay hidden for up to %s", resetErr, plural(peekVisibility, "second"))
+	}
+	return exitOK
+}
+
+// makeVisible makes the received messages visible again at once.
+func makeVisible(ctx context.Context, c *sqs.Client, queueURL string, msgs []types.Message) error {
+	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
+			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
+		}
+	}
+	out, err := c.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
+	if err != nil {
+		return fmt.Errorf("could not make the peeked messages visible again: %w", err)
+	}
+	if len(out.Failed) > 0 {
+		return fmt.Errorf("could not make %d of the peeked messages visible again: %s", len(out.Failed), aws.ToString(out.Failed[0].Message))
+	}
+	return nil
+}
+
+// snsEnvelope is the part of an SNS notification that peek reads.
+type snsEnvelope struct {
+	Type              string
+	Message           string
+	MessageAttributes map[string]struct{ Type, Value string }
+}
+
+// wirePointer returns the pointer of a message as it is on the wire: its
+// body, or the Message of its SNS envelope, if it carries a size attribute.
+func wirePointer(m types.Message) (payload.Pointer, error) {
+	if _, ok := m.MessageAttributes[payload.AttributeName]; ok {
+		return payload.DecodePointer(aws.ToString(m.Body))
+	}
+	if _, ok := m.MessageAttributes[payload.LegacyAttributeName]; ok {
+		return payload.DecodePointer(aws.ToString(m.Body))
+	}
+	if env, ok := parseSNSEnvelope(aws.ToString(m.Body)); ok {
+		return payload.DecodePointer(env.Message)
+	}
+	return payload.Pointer{}, errors.New("not offloaded")
+}
+
+// parseSNSEnvelope returns the SNS envelope of an offloaded message
+// delivered without raw delivery.
+func parseSNSEnvelope(body string) (snsEnvelope, bool) {
+	var env snsEnvelope
+	if !strings.HasPrefix(strings.TrimSpace(body), "{") || json.Unmarshal([]byte(body), &env) != nil || env.Type != "Notification" {
+		return env, false
+	}
+	_, a := env.MessageAttributes[payload.AttributeName]
+	_, b := env.MessageAttributes[payload.LegacyAttributeName]
+	return env, a || b
+}
+
+// describeWire describes a message as received by the plain SQS client.
+func describeWire(m types.Message) *messageJSON {
+	body := aws.ToString(m.Body)
+	res := newMessageJSON(m, int64(len(body)))
+	sizeAttr := ""
+	for _, name := range []string{payload.AttributeName, payload.LegacyAttributeName} {
+		if v, ok := m.MessageAttributes[name]; ok {
+			sizeAttr = aws.ToString(v.StringValue)
+		}
+	}
+	if sizeAttr == "" {
+		if env, ok := parseSNSEnvelope(body); ok {
+			res.SNSEnvelope = true
+			for _, name := range []string{payload.AttributeName, payload.LegacyAttributeName} {
+				if v, ok := env.MessageAttributes[name]; ok {
+					sizeAttr = v.Value
+				}
+			}
+		}
+	}
+	if ptr, err := wirePointer(m); err == nil {
+		res.Offloaded, res.Pointer = true, ptr.String()
+		if n, err := strconv.ParseInt(sizeAttr, 10, 64); err == nil {
+			res.Size = n
+		}
+	}
+	return res
+}
