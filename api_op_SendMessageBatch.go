@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/sqsx/sqsx/internal/batchplan"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -19,12 +18,16 @@ const maxBatchEntries = 10
 
 // batchEntry is the plan for one entry of a SendMessageBatch call.
 type batchEntry struct {
-	in     types.SendMessageBatchRequestEntry // what is sent to SQS
-	body   string                             // the original body
-	size   int64                              // the size as sent
-	off    *offloaded                         // set when the body goes to S3
-	canOff bool                               // the entry may be offloaded
-	failed *types.BatchResultErrorEntry       // set when the entry is not sent
+	batchplan.Item
+	in      types.SendMessageBatchRequestEntry // what is sent to SQS
+	body    string                             // the original body
+	off     *offloaded                         // set when the body goes to S3
+	failure *types.BatchResultErrorEntry       // why the entry is not sent
+}
+
+// fail marks the entry as not sent, for the reason given.
+func (be *batchEntry) fail(code string, senderFault bool, err error) {
+	be.Failed, be.failure = true, failedEntry(be.in.Id, code, senderFault, err)
 }
 
 // SendMessageBatch sends up to 10 messages, as [sqs.Client.SendMessageBatch]
@@ -51,49 +54,51 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	}
 
 	entries := make([]*batchEntry, len(params.Entries))
+	items := make([]*batchplan.Item, len(params.Entries))
 	for i, e := range params.Entries {
 		be := &batchEntry{in: e, body: aws.ToString(e.MessageBody)}
-		be.size = messageSize(be.body, e.MessageAttributes)
-		entries[i] = be
+		be.Size = messageSize(be.body, e.MessageAttributes)
+		entries[i], items[i] = be, &be.Item
 		if _, err := checkMessage(be.body, e.MessageAttributes); err != nil {
-			be.failed = failedEntry(e.Id, CodeFor(err), true, err)
+			be.fail(CodeFor(err), true, err)
 			continue
 		}
 		_, offErr := c.checkOffload(e.MessageAttributes, threshold)
-		be.canOff = offErr == nil
-		if c.opts.AlwaysThroughS3 || be.size > threshold {
+		be.Fixed = offErr != nil
+		if c.opts.AlwaysThroughS3 || be.Size > threshold {
 			if offErr != nil {
-				be.failed = failedEntry(e.Id, CodeFor(offErr), true, offErr)
+				be.fail(CodeFor(offErr), true, offErr)
 				continue
 			}
-			if err := c.planOffload(ctx, be, threshold); err != nil {
-				if !errors.Is(err, ErrAttributesTooLarge) {
-					return nil, err
-				}
-				be.failed = failedEntry(e.Id, CodeAttributesTooLarge, true, err)
+			if err := c.planOffload(ctx, be, threshold); errors.Is(err, ErrAttributesTooLarge) {
+				be.fail(CodeAttributesTooLarge, true, err)
+			} else if err != nil {
+				return nil, err
 			}
 		}
 	}
 	// Offload the largest entries until the whole batch fits.
-	for total := batchSize(entries); total > c.opts.BatchSizeLimit; total = batchSize(entries) {
-		var largest *batchEntry
-		for _, be := range entries {
-			if be.failed == nil && be.off == nil && be.canOff && (largest == nil || be.size > largest.size) {
-				largest = be
-			}
+	if err := batchplan.Fit(items, c.opts.BatchSizeLimit, func(i int) error {
+		if err := c.planOffload(ctx, entries[i], threshold); !errors.Is(err, ErrAttributesTooLarge) {
+			return err
 		}
-		if largest == nil {
-			break // Nothing left to offload: SQS will say the batch is too long.
-		}
-		if err := c.planOffload(ctx, largest, threshold); err != nil {
-			if !errors.Is(err, ErrAttributesTooLarge) {
-				return nil, err
-			}
-			largest.canOff = false // Offloading would not make it fit.
-		}
+		return nil // Offloading would not make it fit: it stays.
+	}); err != nil {
+		return nil, err
 	}
 
-	uploaded, err := c.uploadBatch(ctx, entries)
+	done, err := batchplan.Upload(ctx, items, c.opts.Concurrency, func(i int) error {
+		be := entries[i]
+		err := c.store.PutAt(ctx, be.off.pointer, be.body)
+		if err != nil {
+			be.fail(CodePayloadUploadFailed, false, err)
+		}
+		return err
+	})
+	var uploaded []payload.Pointer
+	for _, i := range done {
+		uploaded = append(uploaded, entries[i].off.pointer)
+	}
 	if err != nil {
 		c.cleanup(ctx, uploaded...)
 		return nil, err
@@ -104,8 +109,8 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	var local []types.BatchResultErrorEntry
 	byID := make(map[string]*batchEntry, len(entries))
 	for _, be := range entries {
-		if be.failed != nil {
-			local = append(local, *be.failed)
+		if be.Failed {
+			local = append(local, *be.failure)
 			continue
 		}
 		if be.off != nil {
@@ -161,51 +166,11 @@ func (c *Client) planOffload(ctx context.Context, be *batchEntry, threshold int6
 	if err := checkWireSize(off, threshold); err != nil {
 		return err
 	}
-	be.off = &off
+	be.off, be.Offloaded = &off, true
 	be.in.MessageBody = aws.String(off.body)
 	be.in.MessageAttributes = off.attrs
-	be.size = messageSize(off.body, off.attrs)
+	be.Size = messageSize(off.body, off.attrs)
 	return nil
-}
-
-// batchSize is the total size of the entries that will be sent.
-func batchSize(entries []*batchEntry) int64 {
-	var n int64
-	for _, be := range entries {
-		if be.failed == nil {
-			n += be.size
-		}
-	}
-	return n
-}
-
-// uploadBatch uploads the planned payloads, at most Concurrency at a time. A
-// failed upload fails its entry only; a cancelled ctx fails the call. It
-// returns the pointers uploaded.
-func (c *Client) uploadBatch(ctx context.Context, entries []*batchEntry) ([]payload.Pointer, error) {
-	var (
-		mu       sync.Mutex
-		uploaded []payload.Pointer
-		g        errgroup.Group
-	)
-	g.SetLimit(c.opts.Concurrency)
-	for _, be := range entries {
-		if be.off == nil || be.failed != nil {
-			continue
-		}
-		g.Go(func() error {
-			if err := c.store.PutAt(ctx, be.off.pointer, be.body); err != nil {
-				be.failed = failedEntry(be.in.Id, CodePayloadUploadFailed, false, err)
-				return nil
-			}
-			mu.Lock()
-			uploaded = append(uploaded, be.off.pointer)
-			mu.Unlock()
-			return nil
-		})
-	}
-	g.Wait()
-	return uploaded, ctx.Err()
 }
 
 func failedEntry(id *string, code string, senderFault bool, err error) *types.BatchResultErrorEntry {

@@ -29,7 +29,7 @@ const (
 	// MaxParts is the most parts one multipart upload may have.
 	MaxParts = 10000
 	// DefaultUploadConcurrency is the default StoreOptions.UploadConcurrency.
-	DefaultUploadConcurrency = 4
+	DefaultUploadConcurrency = 3
 )
 
 // abortTimeout bounds the AbortMultipartUpload that cleans up after a failed

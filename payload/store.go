@@ -90,7 +90,7 @@ type StoreOptions struct {
 	PartSize int64
 
 	// UploadConcurrency is the number of parts PutReader uploads at once. 0
-	// means DefaultUploadConcurrency (4).
+	// means DefaultUploadConcurrency (3).
 	UploadConcurrency int
 
 	// PutObjectOptions are applied, in order, to every PutObjectInput after

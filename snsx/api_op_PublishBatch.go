@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/batchplan"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -19,13 +18,15 @@ const maxBatchEntries = 10
 
 // batchEntry is the plan for one entry of a PublishBatch call.
 type batchEntry struct {
-	in     types.PublishBatchRequestEntry
-	body   string
-	size   int64
-	off    *offloaded
-	canOff bool
-	failed *types.BatchResultErrorEntry
+	batchplan.Item
+	in      types.PublishBatchRequestEntry // what is sent to SNS
+	body    string                         // the original message
+	off     *offloaded                     // set when the body goes to S3
+	failure *types.BatchResultErrorEntry   // why the entry is not sent
 }
+
+// fail marks the entry as not sent, with the Failed entry that says why.
+func (be *batchEntry) fail(f *types.BatchResultErrorEntry) { be.Failed, be.failure = true, f }
 
 // PublishBatch publishes up to 10 messages, as [sns.Client.PublishBatch]
 // does. Each entry above the threshold is offloaded to S3; then, while the
@@ -44,46 +45,54 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 		return c.sns.PublishBatch(ctx, params, optFns...)
 	}
 	entries := make([]*batchEntry, len(params.PublishBatchRequestEntries))
+	items := make([]*batchplan.Item, len(params.PublishBatchRequestEntries))
 	for i, e := range params.PublishBatchRequestEntries {
 		be := &batchEntry{in: e, body: aws.ToString(e.Message)}
-		be.size = messageSize(be.body, e.MessageAttributes)
-		entries[i] = be
+		be.Size = messageSize(be.body, e.MessageAttributes)
+		entries[i], items[i] = be, &be.Item
 		if _, err := checkMessage(be.body, e.MessageAttributes); err != nil {
-			be.failed = failedEntry(e.Id, err)
+			be.fail(failedEntry(e.Id, err))
 			continue
 		}
 		_, offErr := c.checkOffload(e.MessageStructure, e.MessageAttributes)
-		be.canOff = offErr == nil
-		if c.offload(e.MessageStructure, be.size) {
+		be.Fixed = offErr != nil
+		if c.offload(e.MessageStructure, be.Size) {
 			if offErr != nil {
-				be.failed = failedEntry(e.Id, offErr)
+				be.fail(failedEntry(e.Id, offErr))
 				continue
 			}
 			if err := c.planOffload(ctx, be); errors.Is(err, sqsx.ErrAttributesTooLarge) {
-				be.failed = failedEntry(e.Id, err)
+				be.fail(failedEntry(e.Id, err))
 			} else if err != nil {
 				return nil, err
 			}
 		}
 	}
-	for batchSize(entries) > c.opts.BatchSizeLimit {
-		var largest *batchEntry
-		for _, be := range entries {
-			if be.failed == nil && be.off == nil && be.canOff && (largest == nil || be.size > largest.size) {
-				largest = be
-			}
+	// Offload the largest entries until the whole batch fits.
+	if err := batchplan.Fit(items, c.opts.BatchSizeLimit, func(i int) error {
+		if err := c.planOffload(ctx, entries[i]); !errors.Is(err, sqsx.ErrAttributesTooLarge) {
+			return err
 		}
-		if largest == nil {
-			break // Nothing left to offload: SNS will say the batch is too long.
-		}
-		if err := c.planOffload(ctx, largest); errors.Is(err, sqsx.ErrAttributesTooLarge) {
-			largest.canOff = false
-		} else if err != nil {
-			return nil, err
-		}
+		return nil // Offloading would not make it fit: it stays.
+	}); err != nil {
+		return nil, err
 	}
 
-	uploaded, err := c.uploadBatch(ctx, entries)
+	done, err := batchplan.Upload(ctx, items, c.opts.Concurrency, func(i int) error {
+		be := entries[i]
+		err := c.store.PutAt(ctx, be.off.pointer, be.body)
+		if err != nil {
+			be.fail(&types.BatchResultErrorEntry{
+				Id: be.in.Id, Code: aws.String(sqsx.CodePayloadUploadFailed),
+				Message: aws.String(fmt.Sprintf("snsx: %v", err)),
+			})
+		}
+		return err
+	})
+	var uploaded []payload.Pointer
+	for _, i := range done {
+		uploaded = append(uploaded, entries[i].off.pointer)
+	}
 	if err != nil {
 		c.cleanup(ctx, uploaded...)
 		return nil, err
@@ -93,8 +102,8 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 	var local []types.BatchResultErrorEntry
 	byID := make(map[string]*batchEntry, len(entries))
 	for _, be := range entries {
-		if be.failed != nil {
-			local = append(local, *be.failed)
+		if be.Failed {
+			local = append(local, *be.failure)
 			continue
 		}
 		byID[aws.ToString(be.in.Id)] = be
@@ -141,52 +150,11 @@ func (c *Client) planOffload(ctx context.Context, be *batchEntry) error {
 	if err != nil {
 		return err
 	}
-	be.off = &off
+	be.off, be.Offloaded = &off, true
 	be.in.Message = aws.String(off.body)
 	be.in.MessageAttributes = off.attrs
-	be.size = messageSize(off.body, off.attrs)
+	be.Size = messageSize(off.body, off.attrs)
 	return nil
-}
-
-func batchSize(entries []*batchEntry) int64 {
-	var n int64
-	for _, be := range entries {
-		if be.failed == nil {
-			n += be.size
-		}
-	}
-	return n
-}
-
-// uploadBatch uploads the planned payloads, at most Concurrency at a time. A
-// failed upload fails its entry only; a cancelled ctx fails the call.
-func (c *Client) uploadBatch(ctx context.Context, entries []*batchEntry) ([]payload.Pointer, error) {
-	var (
-		mu       sync.Mutex
-		uploaded []payload.Pointer
-		g        errgroup.Group
-	)
-	g.SetLimit(c.opts.Concurrency)
-	for _, be := range entries {
-		if be.off == nil || be.failed != nil {
-			continue
-		}
-		g.Go(func() error {
-			if err := c.store.PutAt(ctx, be.off.pointer, be.body); err != nil {
-				be.failed = &types.BatchResultErrorEntry{
-					Id: be.in.Id, Code: aws.String(sqsx.CodePayloadUploadFailed),
-					Message: aws.String(fmt.Sprintf("snsx: %v", err)),
-				}
-				return nil
-			}
-			mu.Lock()
-			uploaded = append(uploaded, be.off.pointer)
-			mu.Unlock()
-			return nil
-		})
-	}
-	g.Wait()
-	return uploaded, ctx.Err()
 }
 
 // failedEntry returns the Failed entry for a validation error.

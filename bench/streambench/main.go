@@ -18,7 +18,7 @@
 // The sides:
 //
 //   - sqsx: an sqsx.Client with default Options: SendMessageStream (a
-//     multipart upload of 8 MiB parts, 4 at once, CRC32C checksums per part
+//     multipart upload of 8 MiB parts, 3 at once, CRC32C checksums per part
 //     and for the whole object, then the pointer sent to SQS), then
 //     ReceiveMessageUnresolved and OpenPayload read to the end (the store
 //     verifies the CRC32C, and so does the SDK), then DeleteMessage.
