@@ -13,9 +13,6 @@ import (
 	"github.com/sqsx/sqsx/payload"
 )
 
-// maxBatchEntries is the most entries an SQS batch request may hold.
-const maxBatchEntries = 10
-
 // batchEntry is the plan for one entry of a SendMessageBatch call.
 type batchEntry struct {
 	batchplan.Item
@@ -44,7 +41,7 @@ func (be *batchEntry) fail(code string, senderFault bool, err error) {
 // rejects as a whole (no entries, more than 10, repeated ids) are passed to
 // SQS unchanged, so that it returns its usual error. params is not modified.
 func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
-	if params == nil || !batchShapeOK(params.Entries) {
+	if params == nil || !batchplan.Acceptable(params.Entries, func(e types.SendMessageBatchRequestEntry) *string { return e.Id }) {
 		return c.sqs.SendMessageBatch(ctx, params, optFns...)
 	}
 	queueURL := aws.ToString(params.QueueUrl)
@@ -136,23 +133,6 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	c.cleanup(ctx, orphans...)
 	out.Failed = append(out.Failed, local...)
 	return out, nil
-}
-
-// batchShapeOK reports whether SQS could accept the batch as a whole: 1 to 10
-// entries with distinct ids.
-func batchShapeOK(entries []types.SendMessageBatchRequestEntry) bool {
-	if len(entries) == 0 || len(entries) > maxBatchEntries {
-		return false
-	}
-	seen := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		id := aws.ToString(e.Id)
-		if seen[id] {
-			return false
-		}
-		seen[id] = true
-	}
-	return true
 }
 
 // planOffload picks the key for an entry and rewrites what will be sent. It

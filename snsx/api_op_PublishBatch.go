@@ -14,8 +14,6 @@ import (
 	"github.com/sqsx/sqsx/payload"
 )
 
-const maxBatchEntries = 10
-
 // batchEntry is the plan for one entry of a PublishBatch call.
 type batchEntry struct {
 	batchplan.Item
@@ -41,7 +39,7 @@ func (be *batchEntry) fail(f *types.BatchResultErrorEntry) { be.Failed, be.failu
 // fails. Requests SNS rejects as a whole (no entries, more than 10, repeated
 // ids) are passed to SNS unchanged. params is not modified.
 func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput, optFns ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
-	if params == nil || !batchShapeOK(params.PublishBatchRequestEntries) {
+	if params == nil || !batchplan.Acceptable(params.PublishBatchRequestEntries, func(e types.PublishBatchRequestEntry) *string { return e.Id }) {
 		return c.sns.PublishBatch(ctx, params, optFns...)
 	}
 	entries := make([]*batchEntry, len(params.PublishBatchRequestEntries))
@@ -126,21 +124,6 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 	c.cleanup(ctx, orphans...)
 	out.Failed = append(out.Failed, local...)
 	return out, nil
-}
-
-func batchShapeOK(entries []types.PublishBatchRequestEntry) bool {
-	if len(entries) == 0 || len(entries) > maxBatchEntries {
-		return false
-	}
-	seen := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		id := aws.ToString(e.Id)
-		if seen[id] {
-			return false
-		}
-		seen[id] = true
-	}
-	return true
 }
 
 // planOffload picks the key for an entry and rewrites what will be sent,

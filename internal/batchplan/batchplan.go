@@ -10,6 +10,30 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// MaxEntries is the most entries an SQS or SNS batch request may hold.
+const MaxEntries = 10
+
+// Acceptable reports whether the service could take a batch as a whole: 1 to
+// MaxEntries entries with distinct ids. A batch it would reject is passed to
+// it unchanged, with nothing uploaded, so that it returns its usual error.
+func Acceptable[E any](entries []E, id func(E) *string) bool {
+	if len(entries) == 0 || len(entries) > MaxEntries {
+		return false
+	}
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		k := ""
+		if p := id(e); p != nil {
+			k = *p
+		}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+	}
+	return true
+}
+
 // Item is one entry of a batch as the planner sees it.
 type Item struct {
 	// Size is the entry's size as it will be sent.

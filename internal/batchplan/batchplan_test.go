@@ -111,3 +111,36 @@ func TestUploadCancelled(t *testing.T) {
 		t.Fatalf("expect context.Canceled, got %v", err)
 	}
 }
+
+func TestAcceptable(t *testing.T) {
+	id := func(s *string) *string { return s }
+	a, b := "a", "b"
+	cases := map[string]struct {
+		ids  []*string
+		want bool
+	}{
+		"one":         {[]*string{&a}, true},
+		"distinct":    {[]*string{&a, &b}, true},
+		"none":        {nil, false},
+		"repeated":    {[]*string{&a, &b, &a}, false},
+		"two nil ids": {[]*string{nil, nil}, false},
+		"ten":         {make10(), true},
+		"eleven":      {append(make10(), &b), false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := Acceptable(tc.ids, id); got != tc.want {
+				t.Fatalf("expect %v, got %v", tc.want, got)
+			}
+		})
+	}
+}
+
+func make10() []*string {
+	out := make([]*string, 10)
+	for i := range out {
+		s := string(rune('a' + i))
+		out[i] = &s
+	}
+	return out
+}
