@@ -131,9 +131,9 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 // fan-out (payload.FanoutMetadataKey), rewrites the receipt handle. On error
 // m is left as it was.
 func (c *Client) resolve(ctx context.Context, m *types.Message) error {
-	p, err := payload.DecodePointer(aws.ToString(m.Body))
+	p, err := decodePointer(aws.ToString(m.Body))
 	if err != nil {
-		return &PayloadError{Op: "DecodePointer", Err: err}
+		return err
 	}
 	body, shared, err := c.store.GetShared(ctx, p)
 	if err != nil {
@@ -145,13 +145,7 @@ func (c *Client) resolve(ctx context.Context, m *types.Message) error {
 	if len(m.MessageAttributes) == 0 {
 		m.MessageAttributes = nil
 	}
-	if !shared {
-		// Name the payload in the handle so that DeleteMessage deletes it.
-		// A shared (SNS fan-out) payload keeps the plain handle: other
-		// subscribers still need it.
-		h := payload.ReceiptHandle{Original: aws.ToString(m.ReceiptHandle), Pointer: p}
-		m.ReceiptHandle = aws.String(h.String())
-	}
+	nameInHandle(m, p, shared)
 	return nil
 }
 
@@ -182,4 +176,25 @@ func withReservedNames(names []string) []string {
 		}
 	}
 	return out
+}
+
+// decodePointer decodes the pointer in an offloaded message's body (or SNS
+// envelope), as a *PayloadError wrapping ErrInvalidPointer on failure.
+func decodePointer(body string) (payload.Pointer, error) {
+	p, err := payload.DecodePointer(body)
+	if err != nil {
+		return payload.Pointer{}, &PayloadError{Op: "DecodePointer", Err: err}
+	}
+	return p, nil
+}
+
+// nameInHandle makes m's receipt handle name its payload, so that
+// DeleteMessage deletes both. A shared (SNS fan-out) payload keeps the plain
+// handle: other subscribers still need it.
+func nameInHandle(m *types.Message, p payload.Pointer, shared bool) {
+	if shared {
+		return
+	}
+	h := payload.ReceiptHandle{Original: aws.ToString(m.ReceiptHandle), Pointer: p}
+	m.ReceiptHandle = aws.String(h.String())
 }

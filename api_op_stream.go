@@ -122,9 +122,9 @@ func (c *Client) ReceiveMessageUnresolved(ctx context.Context, params *sqs.Recei
 // check validates an offloaded message's pointer and payload without reading
 // it, and rewrites its receipt handle as resolve would.
 func (c *Client) check(ctx context.Context, m *types.Message) error {
-	p, err := payload.DecodePointer(aws.ToString(m.Body))
+	p, err := decodePointer(aws.ToString(m.Body))
 	if err != nil {
-		return &PayloadError{Op: "DecodePointer", Err: err}
+		return err
 	}
 	info, err := c.store.Stat(ctx, p)
 	if err != nil {
@@ -136,19 +136,16 @@ func (c *Client) check(ctx context.Context, m *types.Message) error {
 		return &PayloadError{Op: "GetObject", Bucket: p.Bucket, Key: p.Key,
 			Err: fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, info.Size, c.opts.MaxPayloadSize)}
 	}
-	if !info.Shared {
-		h := payload.ReceiptHandle{Original: aws.ToString(m.ReceiptHandle), Pointer: p}
-		m.ReceiptHandle = aws.String(h.String())
-	}
+	nameInHandle(m, p, info.Shared)
 	return nil
 }
 
 // checkEnvelope validates the pointer in an SNS envelope without reading the
 // payload. The handle stays as SQS issued it (see resolveEnvelope).
 func (c *Client) checkEnvelope(ctx context.Context, env envelope) error {
-	p, err := payload.DecodePointer(env.Message)
+	p, err := decodePointer(env.Message)
 	if err != nil {
-		return &PayloadError{Op: "DecodePointer", Err: err}
+		return err
 	}
 	_, err = c.store.Stat(ctx, p)
 	return err
@@ -187,9 +184,8 @@ func PayloadPointer(m types.Message) (p payload.Pointer, ok bool, err error) {
 		}
 		body = env.Message
 	}
-	p, err = payload.DecodePointer(body)
-	if err != nil {
-		return payload.Pointer{}, false, &PayloadError{Op: "DecodePointer", Err: err}
+	if p, err = decodePointer(body); err != nil {
+		return payload.Pointer{}, false, err
 	}
 	return p, true, nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sqsx/sqsx/payload"
 )
 
 // SNSEnvelopeMode says how ReceiveMessage hands back an offloaded message that
@@ -203,9 +202,9 @@ func envelopeAttributes(env envelope) (map[string]types.MessageAttributeValue, e
 // The receipt handle is left as SQS issued it: a payload published through
 // SNS is shared by every subscriber, so DeleteMessage must not delete it.
 func (c *Client) resolveEnvelope(ctx context.Context, m *types.Message, env envelope) error {
-	p, err := payload.DecodePointer(env.Message)
+	p, err := decodePointer(env.Message)
 	if err != nil {
-		return &PayloadError{Op: "DecodePointer", Err: err}
+		return err
 	}
 	body, err := c.store.Get(ctx, p)
 	if err != nil {
