@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 )
 
 // SNSEnvelopeMode says how ReceiveMessage hands back an offloaded message that
@@ -69,31 +68,22 @@ func parseEnvelope(body string) (env envelope, ok bool) {
 }
 
 // exactEnvelopeKeys reports whether the top-level object has the keys Type,
-// Message and MessageAttributes spelled exactly so, and no other key that
-// differs from one of them only in case.
+// Message and MessageAttributes spelled exactly so, each once, and no other key
+// that differs from one of them only in case.
 func exactEnvelopeKeys(body string) bool {
 	want := []string{"Type", "Message", "MessageAttributes"}
-	dec := json.NewDecoder(strings.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	fields, err := topLevelFields(body)
+	if err != nil {
 		return false
 	}
 	found := 0
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		key, _ := tok.(string)
+	for _, f := range fields {
 		for _, w := range want {
-			if key == w {
+			if f.name == w {
 				found++
-			} else if strings.EqualFold(key, w) {
+			} else if strings.EqualFold(f.name, w) {
 				return false
 			}
-		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return false
 		}
 	}
 	return found == len(want)
@@ -102,14 +92,19 @@ func exactEnvelopeKeys(body string) bool {
 // span is a byte range of a JSON document.
 type span struct{ start, end int }
 
-// topLevelSpans returns where the values of the named top-level fields of a
-// JSON object are.
-func topLevelSpans(doc string, names ...string) (map[string]span, error) {
+// field is a top-level field of a JSON object: its key and where its value is.
+type field struct {
+	name string
+	span
+}
+
+// topLevelFields returns the fields of a JSON object, in order.
+func topLevelFields(doc string) ([]field, error) {
 	dec := json.NewDecoder(strings.NewReader(doc))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, errors.New("not a JSON object")
 	}
-	spans := map[string]span{}
+	var fields []field
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -119,21 +114,24 @@ func topLevelSpans(doc string, names ...string) (map[string]span, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, err
 		}
-		if name, _ := tok.(string); slices.Contains(names, name) {
-			end := int(dec.InputOffset())
-			spans[name] = span{end - len(raw), end}
-		}
+		name, _ := tok.(string)
+		end := int(dec.InputOffset())
+		fields = append(fields, field{name, span{end - len(raw), end}})
 	}
-	return spans, nil
+	return fields, nil
 }
 
 // rewriteEnvelope returns body, an SNS envelope, with its Message set to msg
 // and the reserved attributes removed from its MessageAttributes; the rest is
 // left byte for byte.
 func rewriteEnvelope(body, msg string, env envelope) (string, error) {
-	spans, err := topLevelSpans(body, "Message", "MessageAttributes")
+	fields, err := topLevelFields(body)
 	if err != nil {
 		return "", err
+	}
+	spans := map[string]span{}
+	for _, f := range fields {
+		spans[f.name] = f.span
 	}
 	msgJSON, err := marshalNoEscape(msg)
 	if err != nil {
