@@ -56,7 +56,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -85,6 +84,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/benchutil"
 )
 
 // threshold is the size above which every side offloads a body: the
@@ -182,7 +182,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	bmax, err := parseSize(*batchMax)
+	bmax, err := benchutil.ParseSize(*batchMax)
 	if err != nil {
 		fail(err)
 	}
@@ -406,7 +406,7 @@ func runChild(ctx context.Context, def sideDef, bucket string, size int64, group
 		return r, err
 	}
 
-	r.BaseRSSKiB = procStatus("VmRSS:")
+	r.BaseRSSKiB = benchutil.ProcStatusKiB("VmRSS:")
 	// The bodies: group buffers allocated once, refilled in place per group.
 	bufs := make([][]byte, group)
 	for i := range bufs {
@@ -459,7 +459,7 @@ func runChild(ctx context.Context, def sideDef, bucket string, size int64, group
 	r.AllocBytes = after.TotalAlloc - before.TotalAlloc
 	r.Mallocs = after.Mallocs - before.Mallocs
 	r.GCCycles = after.NumGC - before.NumGC
-	r.PeakRSSKiB = procStatus("VmHWM:")
+	r.PeakRSSKiB = benchutil.ProcStatusKiB("VmHWM:")
 
 	// Every payload must be gone.
 	left, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
@@ -718,29 +718,10 @@ func startCPUProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// procStatus returns a field of /proc/self/status in KiB, or -1.
-func procStatus(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil {
-				return kib
-			}
-		}
-	}
-	return -1
-}
-
 func parseSizes(s string) ([]int64, error) {
 	var out []int64
 	for _, f := range strings.Split(s, ",") {
-		n, err := parseSize(strings.TrimSpace(f))
+		n, err := benchutil.ParseSize(strings.TrimSpace(f))
 		if err != nil {
 			return nil, err
 		}
@@ -750,22 +731,6 @@ func parseSizes(s string) ([]int64, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// parseSize parses "1024", "300KiB", "100MiB" and the like.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
-		if rest, ok := strings.CutSuffix(s, suffix); ok {
-			s, mult = rest, m
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	return int64(n * float64(mult)), nil
 }
 
 func parseCounts(s string, sizes []int64) ([]int, error) {

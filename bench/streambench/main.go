@@ -34,7 +34,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -49,7 +48,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +57,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/benchutil"
 	"github.com/sqsx/sqsx/payload"
 	"golang.org/x/sync/errgroup"
 )
@@ -78,7 +77,7 @@ func main() {
 	side := flag.String("side", "both", `which side to run: "sqsx", "raw", or "both" (each in a child process)`)
 	bucket := flag.String("bucket", "", "bucket to use (default: create one and remove it afterwards)")
 	flag.Parse()
-	size, err := parseSize(*sizeFlag)
+	size, err := benchutil.ParseSize(*sizeFlag)
 	if err != nil {
 		fail(err)
 	}
@@ -113,7 +112,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	r.PeakRSSKiB = peakRSS()
+	r.PeakRSSKiB = benchutil.ProcStatusKiB("VmHWM:")
 	json.NewEncoder(os.Stdout).Encode(r)
 }
 
@@ -320,40 +319,4 @@ func rawUpload(ctx context.Context, client *s3.Client, bucket, key string, src i
 		client.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: id})
 	}
 	return err
-}
-
-// peakRSS returns this process's peak resident set size (VmHWM) in KiB, or
-// -1 if /proc does not say.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil {
-				return kib
-			}
-		}
-	}
-	return -1
-}
-
-// parseSize parses "1073741824", "512MiB", "5GiB" and the like.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
-		if rest, ok := strings.CutSuffix(s, suffix); ok {
-			s, mult = rest, m
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	return int64(n * float64(mult)), nil
 }
