@@ -6,3 +6,6 @@ package payload
 // such a payload when they delete their message; an S3 lifecycle rule expires
 // it instead.
 const FanoutMetadataKey = "sqsx-fanout"
+
+// isShared reports whether object metadata carries the fan-out marker.
+func isShared(md map[string]string) bool { return md[FanoutMetadataKey] == "true" }

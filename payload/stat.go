@@ -48,7 +48,7 @@ func (s *Store) Stat(ctx context.Context, p Pointer) (Info, error) {
 			return Info{}, err
 		}
 		r.Close()
-		return Info{Size: 0, Shared: md[FanoutMetadataKey] == "true"}, nil
+		return Info{Size: 0, Shared: isShared(md)}, nil
 	}
 	if err != nil {
 		return Info{}, s.wrap("GetObject", p, err)
@@ -59,7 +59,7 @@ func (s *Store) Stat(ctx context.Context, p Pointer) (Info, error) {
 	if err != nil {
 		return Info{}, s.wrap("GetObject", p, err)
 	}
-	return Info{Size: size, Shared: out.Metadata[FanoutMetadataKey] == "true"}, nil
+	return Info{Size: size, Shared: isShared(out.Metadata)}, nil
 }
 
 // totalFromContentRange parses the total length from "bytes 0-0/1234".

@@ -318,7 +318,7 @@ func (s *Store) GetShared(ctx context.Context, p Pointer) (body string, shared b
 	if _, err := io.Copy(&sb, r); err != nil {
 		return "", false, err
 	}
-	return sb.String(), md[FanoutMetadataKey] == "true", nil
+	return sb.String(), isShared(md), nil
 }
 
 // Delete removes the object p points to. Deleting a missing object succeeds.
