@@ -186,6 +186,11 @@ func checkMessage(body string, attrs map[string]types.MessageAttributeValue) (fi
 	if body == "" {
 		return "MessageBody", ErrEmptyBody
 	}
+	return checkAttributes(attrs)
+}
+
+// checkAttributes refuses a reserved attribute set by the caller.
+func checkAttributes(attrs map[string]types.MessageAttributeValue) (field string, err error) {
 	for name := range attrs {
 		if isReserved(name) {
 			return fmt.Sprintf("MessageAttributes[%q]", name),

@@ -43,7 +43,8 @@ func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageI
 	if body == nil {
 		return nil, &InputError{Op: op, Field: "body", Err: ErrEmptyBody}
 	}
-	if field, err := checkMessage("x", params.MessageAttributes); err != nil {
+	// The body is checked as it is read: an empty one by SendMessage below.
+	if field, err := checkAttributes(params.MessageAttributes); err != nil {
 		return nil, &InputError{Op: op, Field: field, Err: err}
 	}
 	queueURL := aws.ToString(params.QueueUrl)
