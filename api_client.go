@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -255,24 +256,7 @@ func (c *Client) prepareOffload(ctx context.Context, body string, attrs map[stri
 	return offloaded{pointer: p, body: ptrBody, attrs: c.withMarker(attrs, int64(len(body)))}, nil
 }
 
-// cleanupTimeout bounds the best-effort deletion of uploads whose send failed.
-const cleanupTimeout = 30 * time.Second
-
-// cleanup deletes payloads whose messages were not sent. It runs even when
-// ctx is cancelled, since the objects would otherwise be orphaned.
-func (c *Client) cleanup(ctx context.Context, ps ...payload.Pointer) {
-	if len(ps) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	var err error
-	if len(ps) == 1 {
-		err = c.store.Delete(ctx, ps[0])
-	} else {
-		err = c.store.DeleteAll(ctx, ps)
-	}
-	if err != nil {
-		c.opts.Logger.Warn("sqsx: could not delete the payloads of unsent messages; they are orphaned", "error", err)
-	}
+// tracked returns the per-call option that installs t on an SQS call.
+func tracked(t *outcome.Tracker) func(*sqs.Options) {
+	return func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, t.Install) }
 }

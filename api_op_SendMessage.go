@@ -5,6 +5,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // SendMessage sends a message, as [sqs.Client.SendMessage] does. A message
@@ -13,9 +16,16 @@ import (
 //
 // Before anything is sent, an empty body or a reserved attribute set by the
 // caller is an *InputError; an offloaded message may have at most 9
-// attributes. If SQS rejects an offloaded message, its S3 object is deleted
-// (best effort) before the SQS error is returned, so no payload is left
-// behind. params is not modified.
+// attributes.
+//
+// If SQS definitely refused an offloaded message (a 4xx, or no request
+// written), its S3 object is deleted before the error is returned. If the
+// failure is ambiguous (a 5xx, a reset or timeout after the request was
+// written, ctx's deadline), SQS may have queued the message, so the object is
+// kept and the error is a *payload.KeptError naming it: deleting it could
+// leave a live message without its body, while an object that no message
+// points to is only storage, which the lifecycle rule removes. params is not
+// modified.
 //
 // A send that a FIFO queue drops as a duplicate (same deduplication id within
 // the 5-minute window) still uploads a payload, because SQS reports such a send
@@ -55,10 +65,6 @@ func (c *Client) SendMessage(ctx context.Context, params *sqs.SendMessageInput, 
 	in.MessageBody = aws.String(off.body)
 	in.MessageAttributes = off.attrs
 	in.MessageDeduplicationId = c.dedupID(ctx, queueURL, params.MessageDeduplicationId, body, optFns)
-	out, err := c.sqs.SendMessage(ctx, &in, optFns...)
-	if err != nil {
-		c.cleanup(ctx, off.pointer)
-		return nil, err
-	}
-	return out, nil
+	var t outcome.Tracker
+	return offload.Send(ctx, c.store, op, c.sqs.SendMessage, &in, optFns, tracked, &t, off.pointer)
 }

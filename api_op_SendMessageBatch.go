@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx/internal/batchplan"
+	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -36,16 +38,20 @@ func (be *batchEntry) fail(code string, senderFault bool, err error) {
 // A problem with one entry (a reserved attribute, an empty body, too many
 // attributes for offloading, a failed upload) makes that entry a Failed entry
 // with one of the Code constants, and the rest of the batch is still sent.
-// Payloads of entries that SQS reports as failed are deleted, and so are all
-// of the call's uploads if the SQS call itself fails. Requests that SQS
+// Payloads of entries that SQS reports as failed are deleted (unless an
+// earlier attempt of the call, whose answer was lost, may have sent them).
+// If the SQS call itself fails, the call's uploads are handled as in
+// SendMessage: deleted after a definite rejection, kept and named in a
+// *payload.KeptError after an ambiguous failure. Requests that SQS
 // rejects as a whole (no entries, more than 10, repeated ids) are passed to
 // SQS unchanged, so that it returns its usual error. params is not modified.
 func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	if params == nil || !batchplan.Acceptable(params.Entries, func(e types.SendMessageBatchRequestEntry) *string { return e.Id }) {
 		return c.sqs.SendMessageBatch(ctx, params, optFns...)
 	}
+	const op = "SendMessageBatch"
 	queueURL := aws.ToString(params.QueueUrl)
-	threshold, err := c.threshold(ctx, "SendMessageBatch", queueURL, optFns)
+	threshold, err := c.threshold(ctx, op, queueURL, optFns)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +103,8 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 		uploaded = append(uploaded, entries[i].off.pointer)
 	}
 	if err != nil {
-		c.cleanup(ctx, uploaded...)
-		return nil, err
+		// Cancelled before SQS was called: nothing can point to them.
+		return nil, c.store.Discard(ctx, op, true, err, uploaded...)
 	}
 
 	in := *params
@@ -119,18 +125,18 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	if len(in.Entries) == 0 {
 		return &sqs.SendMessageBatchOutput{Failed: local}, nil
 	}
-	out, err := c.sqs.SendMessageBatch(ctx, &in, optFns...)
+	var t outcome.Tracker
+	out, err := offload.Send(ctx, c.store, op, c.sqs.SendMessageBatch, &in, optFns, tracked, &t, uploaded...)
 	if err != nil {
-		c.cleanup(ctx, uploaded...)
 		return nil, err
 	}
-	var orphans []payload.Pointer
+	var failed []payload.Pointer
 	for _, f := range out.Failed {
 		if be := byID[aws.ToString(f.Id)]; be != nil && be.off != nil {
-			orphans = append(orphans, be.off.pointer)
+			failed = append(failed, be.off.pointer)
 		}
 	}
-	c.cleanup(ctx, orphans...)
+	offload.DiscardFailedEntries(ctx, c.store, c.opts.Logger, op, &t, failed)
 	out.Failed = append(out.Failed, local...)
 	return out, nil
 }

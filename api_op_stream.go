@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -29,7 +31,8 @@ import (
 // params.MessageBody must be nil; the other fields are used as SendMessage
 // uses them, and the same checks apply. The body's bytes are sent as they are
 // (the reference clients read payloads as UTF-8 text; other bytes reach Go
-// consumers intact). If the upload or the send fails, the upload is removed.
+// consumers intact). A failed upload is removed (see payload.Store.PutReaderAt);
+// a failed send is handled as in SendMessage.
 // On a FIFO queue with content-based deduplication, the deduplication id is
 // the SHA-256 of the body, computed as it streams. params is not modified.
 func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageInput, body io.Reader, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
@@ -97,12 +100,8 @@ func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageI
 	if sum != nil {
 		in.MessageDeduplicationId = aws.String(hex.EncodeToString(sum.Sum(nil)))
 	}
-	out, err := c.sqs.SendMessage(ctx, &in, optFns...)
-	if err != nil {
-		c.cleanup(ctx, p)
-		return nil, err
-	}
-	return out, nil
+	var t outcome.Tracker
+	return offload.Send(ctx, c.store, op, c.sqs.SendMessage, &in, optFns, tracked, &t, p)
 }
 
 // ReceiveMessageUnresolved receives messages as ReceiveMessage does, but

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
@@ -120,9 +121,9 @@ func TestSendMessageStreamFailuresLeaveNothing(t *testing.T) {
 			t.Fatal("expect nothing sent")
 		}
 	})
-	t.Run("SQS fails", func(t *testing.T) {
+	t.Run("SQS refuses", func(t *testing.T) {
 		e := newTestEnv(t)
-		boom := errors.New("sqs down")
+		boom := &smithy.GenericAPIError{Code: "InvalidParameterValue", Fault: smithy.FaultClient}
 		e.sqs.SendMessageFn = func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error) { return nil, boom }
 		_, err := e.client.SendMessageStream(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(testQueueURL)},
 			strings.NewReader(strings.Repeat("a", DefaultThreshold+10)))
@@ -130,6 +131,18 @@ func TestSendMessageStreamFailuresLeaveNothing(t *testing.T) {
 			t.Fatalf("expect the SQS error, got %v", err)
 		}
 		e.expectObjects(t, 0)
+	})
+	t.Run("SQS fails ambiguously", func(t *testing.T) {
+		e := newTestEnv(t)
+		boom := errors.New("connection reset")
+		e.sqs.SendMessageFn = func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error) { return nil, boom }
+		_, err := e.client.SendMessageStream(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(testQueueURL)},
+			strings.NewReader(strings.Repeat("a", DefaultThreshold+10)))
+		var ke *payload.KeptError
+		if !errors.Is(err, boom) || !errors.As(err, &ke) || !ke.MaybeSent || len(ke.Pointers) != 1 {
+			t.Fatalf("expect the SQS error in a KeptError naming the payload, got %v", err)
+		}
+		e.expectObjects(t, 1)
 	})
 }
 

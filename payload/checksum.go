@@ -90,7 +90,7 @@ func crc32cBase64(crc uint32) string {
 // Open starts reading the payload p points to and returns its body and its
 // size in bytes, or -1 if S3 did not send a Content-Length. It refuses a
 // pointer as Get does (ErrBucketNotAllowed, ErrNotFound, and ErrTooLarge if
-// S3 reports a size over MaxPayloadSize), but buffers nothing: the body
+// S3 reports a size over MaxStreamSize), but buffers nothing: the body
 // streams from S3 as it is read, so memory stays bounded whatever the size.
 //
 // The caller must Close the body, also after an error or without reading it
@@ -103,10 +103,10 @@ func crc32cBase64(crc uint32) string {
 // read (see the package documentation, # Integrity). Any other error is a
 // *Error for "GetObject": ErrChecksumMismatch for corrupted bytes (which the
 // caller must then discard: they were already handed out), ErrTooLarge when an
-// object of unannounced size passes MaxPayloadSize, or the cause of a failed
+// object of unannounced size passes MaxStreamSize, or the cause of a failed
 // read.
 func (s *Store) Open(ctx context.Context, p Pointer) (io.ReadCloser, int64, error) {
-	r, _, err := s.open(ctx, p)
+	r, _, err := s.open(ctx, p, s.opts.MaxStreamSize)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -114,9 +114,9 @@ func (s *Store) Open(ctx context.Context, p Pointer) (io.ReadCloser, int64, erro
 }
 
 // open starts a GetObject and returns its body, and the object's user
-// metadata.
-func (s *Store) open(ctx context.Context, p Pointer) (*objectReader, map[string]string, error) {
-	if err := s.check(p); err != nil {
+// metadata. An object over limit bytes (0: no limit) fails with ErrTooLarge.
+func (s *Store) open(ctx context.Context, p Pointer, limit int64) (*objectReader, map[string]string, error) {
+	if err := s.Check(p); err != nil {
 		return nil, nil, s.wrap("GetObject", p, err)
 	}
 	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{
@@ -133,11 +133,11 @@ func (s *Store) open(ctx context.Context, p Pointer) (*objectReader, map[string]
 	if out.ContentLength != nil {
 		size = *out.ContentLength
 	}
-	if s.opts.MaxPayloadSize > 0 && size > s.opts.MaxPayloadSize {
+	if limit > 0 && size > limit {
 		out.Body.Close()
-		return nil, nil, s.wrap("GetObject", p, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, s.opts.MaxPayloadSize))
+		return nil, nil, s.wrap("GetObject", p, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit))
 	}
-	r := &objectReader{s: s, p: p, body: out.Body, size: size, limit: s.opts.MaxPayloadSize}
+	r := &objectReader{s: s, p: p, body: out.Body, size: size, limit: limit}
 	if sum, ok := verifiableChecksum(out); ok {
 		r.sum, r.h = sum, newChecksumHash(sum.alg)
 	}
@@ -151,7 +151,7 @@ type objectReader struct {
 	p     Pointer
 	body  io.ReadCloser
 	size  int64 // -1 if unknown
-	limit int64 // MaxPayloadSize; enforced here when size is unknown
+	limit int64 // 0: none; enforced here when size is unknown
 	n     int64 // bytes read
 	sum   objectChecksum
 	h     hash.Hash // nil: nothing to verify

@@ -15,6 +15,10 @@ var (
 	// StoreOptions.AllowedBuckets. Such a pointer is never followed.
 	ErrBucketNotAllowed = errors.New("bucket not allowed")
 
+	// ErrKeyNotAllowed reports a pointer whose key starts with none of
+	// StoreOptions.AllowedKeyPrefixes. Such a pointer is never followed.
+	ErrKeyNotAllowed = errors.New("key not allowed")
+
 	// ErrInvalidPointer reports a message body that is not a valid payload
 	// pointer, or a pointer whose bucket or key fails validation.
 	ErrInvalidPointer = errors.New("invalid payload pointer")

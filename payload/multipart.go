@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // Limits and defaults of streaming uploads (see Store.PutReader).
@@ -148,18 +150,29 @@ type partSettings struct {
 	sseCustomerAlgorithm, sseCustomerKey, sseCustomerKeyMD5 *string
 }
 
-func (u *multipartUpload) run(ctx context.Context, pending []part) (int64, error) {
+func (u *multipartUpload) run(ctx context.Context, pending []part) (total int64, retErr error) {
 	s, p := u.s, u.p
 	in := s.createMultipartUploadInput(p)
 	u.settings = partSettings{in.ExpectedBucketOwner, in.RequestPayer, in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5}
-	out, err := s.s3.CreateMultipartUpload(ctx, in, s.opts.S3ClientOptions...)
+	var created outcome.Tracker
+	out, err := s.s3.CreateMultipartUpload(ctx, in, s.callOptions(&created)...)
 	if err != nil {
 		for _, pt := range pending {
 			u.bufs.put(pt.buf)
 		}
-		return 0, s.wrap("CreateMultipartUpload", p, err)
+		err = s.wrap("CreateMultipartUpload", p, err)
+		if created.Definite(err) {
+			return 0, err
+		}
+		// An upload may have been created whose id was lost with the answer.
+		return 0, u.abortOthers(ctx, err)
 	}
 	u.id = aws.ToString(out.UploadId)
+	if created.Uncertain() > 1 {
+		// An earlier attempt may have created an upload too, which nothing
+		// would complete or abort.
+		defer func() { retErr = u.abortOthers(ctx, retErr) }()
+	}
 
 	// cancel stops the part uploads when reading r fails.
 	gctx, cancel := context.WithCancel(ctx)
@@ -167,7 +180,6 @@ func (u *multipartUpload) run(ctx context.Context, pending []part) (int64, error
 	g, gctx := errgroup.WithContext(gctx)
 	g.SetLimit(s.opts.UploadConcurrency)
 
-	var total int64
 	var full uint32 // CRC32C of everything read
 	var readErr error
 	num := int32(0)
@@ -231,10 +243,64 @@ func (u *multipartUpload) run(ctx context.Context, pending []part) (int64, error
 	if cause != nil {
 		return total, u.abort(ctx, cause)
 	}
-	if err := u.complete(ctx, total, full); err != nil {
-		return total, u.abort(ctx, err)
+	var completed outcome.Tracker
+	if err := u.complete(ctx, total, full, &completed); err != nil {
+		err = u.abort(ctx, err)
+		if !completed.Definite(err) {
+			// S3 may have assembled the object before the answer was lost.
+			err = s.deleteLeft(ctx, "CompleteMultipartUpload", p, err)
+		}
+		return total, err
 	}
 	return total, nil
+}
+
+// multipartLister is the S3 call abortOthers needs; *s3.Client has it. It is
+// not part of S3API, so that an S3API without it keeps working (and leaves
+// such uploads to the lifecycle rule).
+type multipartLister interface {
+	ListMultipartUploads(ctx context.Context, params *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
+}
+
+// abortOthers aborts the incomplete uploads of u's key other than u's own,
+// which an attempt of CreateMultipartUpload whose answer was lost may have
+// started, and returns err, or err with a *KeptError if some may remain. The
+// key is new, so every other upload of it is ours.
+func (u *multipartUpload) abortOthers(ctx context.Context, err error) error {
+	left := func(cause error) error {
+		return errors.Join(err, &KeptError{Op: "CreateMultipartUpload", Pointers: []Pointer{u.p}, Err: cause,
+			CleanupErr: errors.New("an incomplete multipart upload may remain; the lifecycle rule's AbortIncompleteMultipartUpload removes it")})
+	}
+	lister, ok := u.s.s3.(multipartLister)
+	if !ok {
+		return left(errors.New("the S3 client cannot list multipart uploads"))
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	out, lerr := lister.ListMultipartUploads(actx, &s3.ListMultipartUploadsInput{
+		Bucket:              aws.String(u.p.Bucket),
+		Prefix:              aws.String(u.p.Key),
+		ExpectedBucketOwner: u.settings.expectedBucketOwner,
+		RequestPayer:        u.settings.requestPayer,
+	}, u.s.opts.S3ClientOptions...)
+	if lerr != nil {
+		return left(u.s.wrap("ListMultipartUploads", u.p, lerr))
+	}
+	var errs []error
+	for _, up := range out.Uploads {
+		id := aws.ToString(up.UploadId)
+		if aws.ToString(up.Key) != u.p.Key || id == u.id {
+			continue
+		}
+		other := &multipartUpload{s: u.s, p: u.p, id: id, settings: u.settings}
+		if aerr := other.abort(actx, nil); aerr != nil {
+			errs = append(errs, aerr)
+		}
+	}
+	if len(errs) > 0 {
+		return left(errors.Join(errs...))
+	}
+	return err
 }
 
 // uploadPart uploads one part. The SDK computes its CRC32C (crc, which the
@@ -275,7 +341,7 @@ func (u *multipartUpload) uploadPart(ctx context.Context, number int32, data []b
 
 // complete assembles the uploaded parts. S3 checks the full-object CRC32C
 // of what it assembled against full, and the size against total.
-func (u *multipartUpload) complete(ctx context.Context, total int64, full uint32) error {
+func (u *multipartUpload) complete(ctx context.Context, total int64, full uint32, t *outcome.Tracker) error {
 	slices.SortFunc(u.completed, func(a, b s3types.CompletedPart) int {
 		return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber))
 	})
@@ -293,7 +359,7 @@ func (u *multipartUpload) complete(ctx context.Context, total int64, full uint32
 		SSECustomerAlgorithm: u.settings.sseCustomerAlgorithm,
 		SSECustomerKey:       u.settings.sseCustomerKey,
 		SSECustomerKeyMD5:    u.settings.sseCustomerKeyMD5,
-	}, u.s.opts.S3ClientOptions...)
+	}, u.s.callOptions(t)...)
 	if err != nil {
 		return u.s.wrap("CompleteMultipartUpload", u.p, fmt.Errorf("upload %s: %w", u.id, err))
 	}

@@ -29,7 +29,7 @@ type Info struct {
 // refuses disallowed buckets and maps a missing object to ErrNotFound, as Get
 // does.
 func (s *Store) Stat(ctx context.Context, p Pointer) (Info, error) {
-	if err := s.check(p); err != nil {
+	if err := s.Check(p); err != nil {
 		return Info{}, s.wrap("GetObject", p, err)
 	}
 	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{
@@ -43,7 +43,7 @@ func (s *Store) Stat(ctx context.Context, p Pointer) (Info, error) {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidRange" {
 		// Only an empty object has no byte 0: read it whole (it is empty).
-		r, md, err := s.open(ctx, p)
+		r, md, err := s.open(ctx, p, 0)
 		if err != nil {
 			return Info{}, err
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // S3API is an S3 client that can invoke PutObject, GetObject, DeleteObject,
@@ -34,6 +36,12 @@ var _ S3API = (*s3.Client)(nil)
 
 // maxDeleteObjects is the most keys one DeleteObjects request may name.
 const maxDeleteObjects = 1000
+
+// DefaultMaxPayloadSize is the default StoreOptions.MaxPayloadSize: 64 MiB.
+// A receive of 10 messages then holds at most 640 MiB of payloads, where an
+// unbounded one lets any sender make a consumer allocate whatever object it
+// points to. Larger payloads are for the streaming API, or a raised limit.
+const DefaultMaxPayloadSize = 64 << 20
 
 // StoreOptions configures a Store.
 type StoreOptions struct {
@@ -74,12 +82,31 @@ type StoreOptions struct {
 	// object ownership setting applies).
 	ACL s3types.ObjectCannedACL
 
-	// MaxPayloadSize is the largest object Get and Open read, in bytes; a
+	// AllowedKeyPrefixes lists the key prefixes, in every allowed bucket,
+	// that a pointer may name: a pointer whose key starts with none of them
+	// is never followed (ErrKeyNotAllowed), and a receipt handle naming such
+	// a key deletes nothing. Default (nil): KeyPrefix when it is set, else
+	// any key. Set []string{""} to allow any key despite a KeyPrefix.
+	//
+	// Security: without a prefix, a sender can point a consumer at any
+	// object of an allowed bucket (a configuration file, another message's
+	// payload): it is read and handed back as the body, and the consumer's
+	// DeleteMessage then deletes it. Give payloads a KeyPrefix of their own.
+	AllowedKeyPrefixes []string
+
+	// MaxPayloadSize is the largest payload Get reads into memory, in bytes
+	// (the string API: ReceiveMessage and the body of a resolved message); a
 	// larger one fails with ErrTooLarge before its body is read (or, if S3
 	// does not say how large it is, as soon as more is read). It bounds the
-	// memory a hostile or mistaken pointer can make a consumer allocate. 0
-	// means no limit. Default: 0.
+	// memory a hostile or mistaken pointer can make a consumer allocate.
+	// Default (when 0): DefaultMaxPayloadSize. A negative value means no
+	// limit. Open, which streams, has its own limit: MaxStreamSize.
 	MaxPayloadSize int64
+
+	// MaxStreamSize is the largest payload Open streams, in bytes; a larger
+	// one fails with ErrTooLarge as Get does. Streams hold no payload in
+	// memory, so the default (0) is no limit.
+	MaxStreamSize int64
 
 	// PartSize is the size of the parts in which PutReader uploads a stream
 	// that does not fit in one, in bytes: between MinPartSize and
@@ -145,8 +172,16 @@ func (o *StoreOptions) validate() error {
 	if o.ACL != "" && !slices.Contains(o.ACL.Values(), o.ACL) {
 		errs = append(errs, fieldError("ACL", "unknown value %q (want one of %v)", o.ACL, o.ACL.Values()))
 	}
-	if o.MaxPayloadSize < 0 {
-		errs = append(errs, fieldError("MaxPayloadSize", "must not be negative, is %d", o.MaxPayloadSize))
+	for _, pre := range o.AllowedKeyPrefixes {
+		if pre == "" {
+			continue // any key
+		}
+		if err := ValidateKeyPrefix(pre); err != nil {
+			errs = append(errs, fieldError("AllowedKeyPrefixes", "%w", err))
+		}
+	}
+	if o.MaxStreamSize < 0 {
+		errs = append(errs, fieldError("MaxStreamSize", "must not be negative, is %d", o.MaxStreamSize))
 	}
 	if o.PartSize != 0 && (o.PartSize < MinPartSize || o.PartSize > MaxPartSize) {
 		errs = append(errs, fieldError("PartSize", "must be 0 (the default) or between %d and %d, is %d", MinPartSize, MaxPartSize, o.PartSize))
@@ -178,6 +213,7 @@ func NewStore(api S3API, opts StoreOptions) (*Store, error) {
 		return nil, errors.New("payload: S3 client is nil")
 	}
 	opts.AllowedBuckets = slices.Clone(opts.AllowedBuckets)
+	opts.AllowedKeyPrefixes = slices.Clone(opts.AllowedKeyPrefixes)
 	opts.PutObjectOptions = slices.Clone(opts.PutObjectOptions)
 	opts.CreateMultipartUploadOptions = slices.Clone(opts.CreateMultipartUploadOptions)
 	opts.S3ClientOptions = slices.Clone(opts.S3ClientOptions)
@@ -193,6 +229,15 @@ func NewStore(api S3API, opts StoreOptions) (*Store, error) {
 	if opts.UploadConcurrency == 0 {
 		opts.UploadConcurrency = DefaultUploadConcurrency
 	}
+	if opts.AllowedKeyPrefixes == nil && opts.KeyPrefix != "" {
+		opts.AllowedKeyPrefixes = []string{opts.KeyPrefix}
+	}
+	switch {
+	case opts.MaxPayloadSize == 0:
+		opts.MaxPayloadSize = DefaultMaxPayloadSize
+	case opts.MaxPayloadSize < 0:
+		opts.MaxPayloadSize = 0 // no limit
+	}
 	s := &Store{s3: api, opts: opts, allowed: map[string]bool{}}
 	if opts.Bucket != "" {
 		s.allowed[opts.Bucket] = true
@@ -206,8 +251,27 @@ func NewStore(api S3API, opts StoreOptions) (*Store, error) {
 // Bucket returns the bucket that receives new payloads.
 func (s *Store) Bucket() string { return s.opts.Bucket }
 
-// Allowed reports whether pointers into bucket may be followed.
+// Allowed reports whether pointers into bucket may be followed (for some
+// keys: see Check).
 func (s *Store) Allowed(bucket string) bool { return s.allowed[bucket] }
+
+// Check reports whether the store may follow p: read it, or delete it. It
+// fails with ErrBucketNotAllowed for a bucket outside Bucket and
+// AllowedBuckets, and ErrKeyNotAllowed for a key outside AllowedKeyPrefixes.
+func (s *Store) Check(p Pointer) error {
+	if !s.allowed[p.Bucket] {
+		return fmt.Errorf("%w: %q is not in AllowedBuckets", ErrBucketNotAllowed, p.Bucket)
+	}
+	if s.opts.AllowedKeyPrefixes == nil {
+		return nil
+	}
+	for _, pre := range s.opts.AllowedKeyPrefixes {
+		if strings.HasPrefix(p.Key, pre) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: key %q starts with none of AllowedKeyPrefixes %q", ErrKeyNotAllowed, p.Key, s.opts.AllowedKeyPrefixes)
+}
 
 // ErrNoBucket is returned by Put when StoreOptions.Bucket is not set.
 var ErrNoBucket = errors.New("no bucket configured for payloads (set Bucket)")
@@ -258,6 +322,11 @@ func (s *Store) PutAt(ctx context.Context, p Pointer, body string) error {
 // computes the CRC32C of body (a seekable stream: in a header over HTTP, in a
 // trailer over HTTPS) and S3 rejects the upload if the bytes it received do
 // not match.
+//
+// p is a new key that nothing points to yet. After a failure that may still
+// have stored the object (a 5xx, a reset or timeout after the request was
+// written), putObject deletes it, so that no orphan is left; if that fails it
+// returns a *KeptError naming the object.
 func (s *Store) putObject(ctx context.Context, p Pointer, body io.ReadSeeker, size int64) error {
 	in := &s3.PutObjectInput{
 		Bucket:            aws.String(p.Bucket),
@@ -267,10 +336,44 @@ func (s *Store) putObject(ctx context.Context, p Pointer, body io.ReadSeeker, si
 		ChecksumAlgorithm: UploadChecksumAlgorithm,
 	}
 	s.applyPutOptions(in)
-	if _, err := s.s3.PutObject(ctx, in, s.opts.S3ClientOptions...); err != nil {
+	if err := ctx.Err(); err != nil {
+		// Nothing written: nothing to undo.
 		return s.wrap("PutObject", p, err)
 	}
-	return nil
+	var t outcome.Tracker
+	_, err := s.s3.PutObject(ctx, in, s.callOptions(&t)...)
+	if err == nil {
+		return nil
+	}
+	return s.undoPut(ctx, "PutObject", p, &t, err)
+}
+
+// undoPut deletes the object a failed upload at p may have created, unless
+// the failure was definite, and returns the error to report.
+func (s *Store) undoPut(ctx context.Context, op string, p Pointer, t *outcome.Tracker, err error) error {
+	err = s.wrap(op, p, err)
+	if t.Definite(err) {
+		return err
+	}
+	return s.deleteLeft(ctx, op, p, err)
+}
+
+// deleteLeft deletes the object at p, which a failed upload may have
+// created and nothing points to, and returns err, or a *KeptError if the
+// deletion failed.
+func (s *Store) deleteLeft(ctx context.Context, op string, p Pointer, err error) error {
+	if derr := s.deleteDetached(ctx, []Pointer{p}); derr != nil {
+		return &KeptError{Op: op, Pointers: []Pointer{p}, Err: err, CleanupErr: derr}
+	}
+	return err
+}
+
+// callOptions returns the S3 options of one call, with t watching its
+// attempts.
+func (s *Store) callOptions(t *outcome.Tracker) []func(*s3.Options) {
+	return append(slices.Clip(s.opts.S3ClientOptions), func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, t.Install)
+	})
 }
 
 func (s *Store) applyPutOptions(in *s3.PutObjectInput) {
@@ -303,7 +406,7 @@ func (s *Store) Get(ctx context.Context, p Pointer) (string, error) {
 // marker (FanoutMetadataKey): a payload that several consumers read and none
 // may delete.
 func (s *Store) GetShared(ctx context.Context, p Pointer) (body string, shared bool, err error) {
-	r, md, err := s.open(ctx, p)
+	r, md, err := s.open(ctx, p, s.opts.MaxPayloadSize)
 	if err != nil {
 		return "", false, err
 	}
@@ -323,7 +426,7 @@ func (s *Store) GetShared(ctx context.Context, p Pointer) (body string, shared b
 
 // Delete removes the object p points to. Deleting a missing object succeeds.
 func (s *Store) Delete(ctx context.Context, p Pointer) error {
-	if err := s.check(p); err != nil {
+	if err := s.Check(p); err != nil {
 		return s.wrap("DeleteObject", p, err)
 	}
 	_, err := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{
@@ -344,7 +447,7 @@ func (s *Store) DeleteAll(ctx context.Context, ps []Pointer) error {
 	byBucket := map[string][]s3types.ObjectIdentifier{}
 	var buckets []string
 	for _, p := range ps {
-		if err := s.check(p); err != nil {
+		if err := s.Check(p); err != nil {
 			errs = append(errs, s.wrap("DeleteObjects", p, err))
 			continue
 		}
@@ -375,14 +478,6 @@ func (s *Store) DeleteAll(ctx context.Context, ps []Pointer) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// check refuses pointers this store may not follow.
-func (s *Store) check(p Pointer) error {
-	if !s.allowed[p.Bucket] {
-		return fmt.Errorf("%w: %q is not in AllowedBuckets", ErrBucketNotAllowed, p.Bucket)
-	}
-	return nil
 }
 
 // wrap returns err as a *Error, adding ErrNotFound when a read finds no

@@ -96,14 +96,15 @@ func TestNewStoreValidation(t *testing.T) {
 			opts:   StoreOptions{ServerSideEncryption: s3types.ServerSideEncryptionAes256, SSEKMSKeyID: "alias/k"},
 			fields: []string{"SSEKMSKeyID"}, mention: "AES256",
 		},
-		"unknown ACL":             {opts: StoreOptions{ACL: "public"}, fields: []string{"ACL"}, mention: "public"},
-		"negative MaxPayloadSize": {opts: StoreOptions{MaxPayloadSize: -1}, fields: []string{"MaxPayloadSize"}, mention: "-1"},
+		"unknown ACL":            {opts: StoreOptions{ACL: "public"}, fields: []string{"ACL"}, mention: "public"},
+		"negative MaxStreamSize": {opts: StoreOptions{MaxStreamSize: -1}, fields: []string{"MaxStreamSize"}, mention: "-1"},
+		"bad AllowedKeyPrefixes": {opts: StoreOptions{AllowedKeyPrefixes: []string{"ok/", "a b"}}, fields: []string{"AllowedKeyPrefixes"}, mention: "a b"},
 		"everything wrong": {
 			opts: StoreOptions{
 				Bucket: "B", KeyPrefix: ".", AllowedBuckets: []string{"c"}, ServerSideEncryption: "bogus",
-				SSEKMSKeyID: "k", ACL: "bogus", MaxPayloadSize: -5,
+				SSEKMSKeyID: "k", ACL: "bogus", MaxStreamSize: -5,
 			},
-			fields: []string{"Bucket", "KeyPrefix", "AllowedBuckets", "ServerSideEncryption", "SSEKMSKeyID", "ACL", "MaxPayloadSize"},
+			fields: []string{"Bucket", "KeyPrefix", "AllowedBuckets", "ServerSideEncryption", "SSEKMSKeyID", "ACL", "MaxStreamSize"},
 		},
 	}
 	for name, c := range cases {
@@ -425,7 +426,8 @@ func TestStorePutNoBucket(t *testing.T) {
 
 func TestStorePutError(t *testing.T) {
 	s, f := newTestStore(t, StoreOptions{Bucket: testBucket})
-	apiErr := &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
+	// A client fault: S3 definitely refused the object, nothing to undo.
+	apiErr := &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied", Fault: smithy.FaultClient}
 	f.putObject = func(context.Context, *s3.PutObjectInput) (*s3.PutObjectOutput, error) { return nil, apiErr }
 	p, err := s.Put(t.Context(), "x")
 	if err == nil {

@@ -7,13 +7,14 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -146,17 +147,7 @@ func (c *Client) prepareOffload(ctx context.Context, body string, attrs map[stri
 	return off, nil
 }
 
-const cleanupTimeout = 30 * time.Second
-
-// cleanup deletes payloads whose messages were not published, even when ctx
-// is cancelled.
-func (c *Client) cleanup(ctx context.Context, ps ...payload.Pointer) {
-	if len(ps) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	if err := c.store.DeleteAll(ctx, ps); err != nil {
-		c.opts.Logger.Warn("snsx: could not delete the payloads of unpublished messages; they are orphaned", "error", err)
-	}
+// tracked returns the per-call option that installs t on an SNS call.
+func tracked(t *outcome.Tracker) func(*sns.Options) {
+	return func(o *sns.Options) { o.APIOptions = append(o.APIOptions, t.Install) }
 }

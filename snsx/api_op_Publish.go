@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // Publish publishes a message, as [sns.Client.Publish] does. A message larger
@@ -17,9 +19,12 @@ import (
 //
 // An empty message, a reserved attribute set by the caller, more than 9
 // attributes on a message to offload, or MessageStructure "json" on a message
-// to offload is an *sqsx.InputError. If SNS rejects an offloaded message, its
-// S3 object is deleted (best effort) before the SNS error is returned. params
-// is not modified.
+// to offload is an *sqsx.InputError. If SNS definitely refused an offloaded
+// message (a 4xx, or no request written), its S3 object is deleted before the
+// error is returned; after an ambiguous failure (a 5xx, a reset or timeout
+// after the request was written) SNS may have delivered it, so the object is
+// kept and the error is a *payload.KeptError naming it. params is not
+// modified.
 func (c *Client) Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error) {
 	const op = "Publish"
 	if params == nil {
@@ -47,12 +52,8 @@ func (c *Client) Publish(ctx context.Context, params *sns.PublishInput, optFns .
 	in := *params
 	in.Message = aws.String(off.body)
 	in.MessageAttributes = off.attrs
-	out, err := c.sns.Publish(ctx, &in, optFns...)
-	if err != nil {
-		c.cleanup(ctx, off.pointer)
-		return nil, err
-	}
-	return out, nil
+	var t outcome.Tracker
+	return offload.Send(ctx, c.store, op, c.sns.Publish, &in, optFns, tracked, &t, off.pointer)
 }
 
 // offload reports whether a message of this size is offloaded. A message with

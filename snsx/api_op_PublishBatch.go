@@ -11,6 +11,8 @@ import (
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/batchplan"
+	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -35,13 +37,16 @@ func (be *batchEntry) fail(f *types.BatchResultErrorEntry) { be.Failed, be.failu
 // attributes, MessageStructure "json", a failed upload) makes it a Failed
 // entry with one of the sqsx Code constants, and the rest of the batch is
 // still published. Payloads of entries that SNS reports as failed are
-// deleted, and so are all of the call's uploads if the SNS call itself
-// fails. Requests SNS rejects as a whole (no entries, more than 10, repeated
+// deleted (unless an earlier attempt of the call, whose answer was lost, may
+// have published them). If the SNS call itself fails, the call's uploads are
+// handled as in Publish: deleted after a definite rejection, kept and named
+// in a *payload.KeptError after an ambiguous failure. Requests SNS rejects as a whole (no entries, more than 10, repeated
 // ids) are passed to SNS unchanged. params is not modified.
 func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput, optFns ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
 	if params == nil || !batchplan.Acceptable(params.PublishBatchRequestEntries, func(e types.PublishBatchRequestEntry) *string { return e.Id }) {
 		return c.sns.PublishBatch(ctx, params, optFns...)
 	}
+	const op = "PublishBatch"
 	entries := make([]*batchEntry, len(params.PublishBatchRequestEntries))
 	items := make([]*batchplan.Item, len(params.PublishBatchRequestEntries))
 	for i, e := range params.PublishBatchRequestEntries {
@@ -92,8 +97,8 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 		uploaded = append(uploaded, entries[i].off.pointer)
 	}
 	if err != nil {
-		c.cleanup(ctx, uploaded...)
-		return nil, err
+		// Cancelled before SNS was called: nothing can point to them.
+		return nil, c.store.Discard(ctx, op, true, err, uploaded...)
 	}
 	in := *params
 	in.PublishBatchRequestEntries = make([]types.PublishBatchRequestEntry, 0, len(entries))
@@ -110,18 +115,18 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 	if len(in.PublishBatchRequestEntries) == 0 {
 		return &sns.PublishBatchOutput{Failed: local}, nil
 	}
-	out, err := c.sns.PublishBatch(ctx, &in, optFns...)
+	var t outcome.Tracker
+	out, err := offload.Send(ctx, c.store, op, c.sns.PublishBatch, &in, optFns, tracked, &t, uploaded...)
 	if err != nil {
-		c.cleanup(ctx, uploaded...)
 		return nil, err
 	}
-	var orphans []payload.Pointer
+	var failed []payload.Pointer
 	for _, f := range out.Failed {
 		if be := byID[aws.ToString(f.Id)]; be != nil && be.off != nil {
-			orphans = append(orphans, be.off.pointer)
+			failed = append(failed, be.off.pointer)
 		}
 	}
-	c.cleanup(ctx, orphans...)
+	offload.DiscardFailedEntries(ctx, c.store, c.opts.Logger, op, &t, failed)
 	out.Failed = append(out.Failed, local...)
 	return out, nil
 }

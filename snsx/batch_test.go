@@ -406,7 +406,7 @@ func TestPublishBatchSNSFailedEntryDeletesPayload(t *testing.T) {
 	if got := aws.ToString(failedByID(out)["a"].Code); got != "InternalError" {
 		t.Errorf("expect SNS's code InternalError, got %v", got)
 	}
-	e.expectCalls(t, "PutObject", "PutObject", "PublishBatch", "DeleteObjects")
+	e.expectCalls(t, "PutObject", "PutObject", "PublishBatch", "DeleteObject")
 	// Only b's payload is left.
 	sent := e.sentBatch(t)
 	for _, en := range sent.PublishBatchRequestEntries {
@@ -426,7 +426,8 @@ func TestPublishBatchSNSFailedEntryDeletesPayload(t *testing.T) {
 
 func TestPublishBatchSNSErrorDeletesAllPayloads(t *testing.T) {
 	e := newTestEnv(t)
-	snsErr := &smithy.GenericAPIError{Code: "AuthorizationError"}
+	// A client fault: SNS definitely refused the batch.
+	snsErr := &smithy.GenericAPIError{Code: "AuthorizationError", Fault: smithy.FaultClient}
 	e.sns.PublishBatchFn = func(*sns.PublishBatchInput) (*sns.PublishBatchOutput, error) { return nil, snsErr }
 	out, err := e.client.PublishBatch(context.Background(), batchInput(entry("a", 262145), entry("b", 262146), entry("c", 10)))
 	if !errors.Is(err, snsErr) {
@@ -437,6 +438,23 @@ func TestPublishBatchSNSErrorDeletesAllPayloads(t *testing.T) {
 	}
 	e.expectCalls(t, "PutObject", "PutObject", "PublishBatch", "DeleteObjects")
 	e.expectObjects(t, 0)
+}
+
+func TestPublishBatchAmbiguousErrorKeepsPayloads(t *testing.T) {
+	e := newTestEnv(t)
+	// A server fault: SNS may have published the batch before failing.
+	snsErr := &smithy.GenericAPIError{Code: "InternalError", Fault: smithy.FaultServer}
+	e.sns.PublishBatchFn = func(*sns.PublishBatchInput) (*sns.PublishBatchOutput, error) { return nil, snsErr }
+	_, err := e.client.PublishBatch(context.Background(), batchInput(entry("a", 262145), entry("b", 262146), entry("c", 10)))
+	if !errors.Is(err, snsErr) {
+		t.Fatalf("expect the SNS error, got %v", err)
+	}
+	var ke *payload.KeptError
+	if !errors.As(err, &ke) || !ke.MaybeSent || len(ke.Pointers) != 2 {
+		t.Fatalf("expect a KeptError naming both payloads, got %v", err)
+	}
+	e.expectCalls(t, "PutObject", "PutObject", "PublishBatch")
+	e.expectObjects(t, 2)
 }
 
 func TestPublishBatchMalformedRequestPassedThrough(t *testing.T) {
@@ -579,8 +597,8 @@ func TestPublishBatchContextCanceled(t *testing.T) {
 		if out != nil {
 			t.Errorf("expect nil output, got %v", out)
 		}
-		if e.log.Calls()[0] != "PutObject" || slices.Contains(e.log.Calls(), "PublishBatch") {
-			t.Errorf("expect the upload tried and nothing published, got %v", e.log.Calls())
+		if len(e.log.Calls()) != 0 {
+			t.Errorf("expect nothing uploaded or published, got %v", e.log.Calls())
 		}
 		e.expectObjects(t, 0)
 	})
@@ -610,15 +628,17 @@ func TestPublishBatchContextCanceled(t *testing.T) {
 
 func TestPublishBatchOptFnsPassedThrough(t *testing.T) {
 	e := newTestEnv(t)
-	if _, err := e.client.PublishBatch(context.Background(), batchInput(entry("a", 262145)), func(*sns.Options) {}, func(*sns.Options) {}); err != nil {
+	region := func(o *sns.Options) { o.Region = "eu-west-1" }
+	if _, err := e.client.PublishBatch(context.Background(), batchInput(entry("a", 262145)), region, func(*sns.Options) {}); err != nil {
 		t.Fatalf("expect no error, got %v", err)
 	}
-	if diff := cmp.Diff([]int{2}, e.sns.OptFns()); diff != "" {
+	// The caller's two, plus the library's own that watches the attempts.
+	if diff := cmp.Diff([]int{3}, e.sns.OptFns()); diff != "" {
 		t.Errorf("optFns mismatch (-want +got):\n%s", diff)
 	}
 	for _, r := range e.s3.Log.Records() {
-		if r.OptFns != 0 {
-			t.Errorf("expect no SNS optFns on %v, got %v", r.Op, r.OptFns)
+		if r.Options.(s3.Options).Region == "eu-west-1" {
+			t.Errorf("expect no SNS optFns on %v", r.Op)
 		}
 	}
 }

@@ -1,0 +1,53 @@
+// Package offload holds the send-side rules that sqsx and snsx share.
+package offload
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+
+	"github.com/sqsx/sqsx/internal/outcome"
+	"github.com/sqsx/sqsx/payload"
+)
+
+// Send makes the service call of a send whose messages carry the payloads
+// ps, with t watching its attempts (install returns the per-call option
+// that installs a tracker on the service's client). On failure it deletes
+// ps only if the service definitely did not take the messages, as
+// payload.Store.Discard says: after an ambiguous failure a queued message may
+// point to them.
+func Send[In, Out, O any](ctx context.Context, store *payload.Store, op string,
+	call func(context.Context, In, ...func(*O)) (Out, error), in In,
+	optFns []func(*O), install func(*outcome.Tracker) func(*O), t *outcome.Tracker, ps ...payload.Pointer) (Out, error) {
+	var zero Out
+	if err := ctx.Err(); err != nil {
+		// Nothing written.
+		return zero, store.Discard(ctx, op, true, err, ps...)
+	}
+	out, err := call(ctx, in, append(slices.Clip(optFns), install(t))...)
+	if err != nil {
+		return zero, store.Discard(ctx, op, t.Definite(err), err, ps...)
+	}
+	return out, nil
+}
+
+// DiscardFailedEntries deletes the payloads of batch entries that the
+// service reported as failed, unless an earlier attempt of the call, whose
+// answer was lost, may have sent them (t saw more than one attempt that may
+// have landed). A batch output has no error to carry a clean-up failure, so
+// what is left is logged.
+func DiscardFailedEntries(ctx context.Context, store *payload.Store, logger *slog.Logger, op string, t *outcome.Tracker, ps []payload.Pointer) {
+	if len(ps) == 0 {
+		return
+	}
+	err := store.Discard(ctx, op, t.Uncertain() <= 1, errEntryFailed, ps...)
+	var ke *payload.KeptError
+	if errors.As(err, &ke) {
+		logger.Warn("payloads of failed batch entries left in S3", "op", op,
+			"payloads", ke.Pointers, "maybeSent", ke.MaybeSent, "error", err)
+	}
+}
+
+// errEntryFailed is the failure DiscardFailedEntries handles.
+var errEntryFailed = errors.New("the service reported the entries as failed")
