@@ -2,10 +2,12 @@ package sqsx
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -16,8 +18,11 @@ import (
 //
 // If the message is deleted but its payload is not, DeleteMessage returns the
 // SQS output together with a *PayloadError: the message is gone and the
-// object stays until a lifecycle rule or a retry removes it. A receipt handle
-// that names a bucket outside AllowedBuckets is refused before SQS is called.
+// object stays until a lifecycle rule or a retry removes it. If SQS fails
+// ambiguously (the message may or may not be deleted), the payload is kept
+// and the error is a *payload.KeptError naming it; retrying with the same
+// handle deletes both. A receipt handle that names an object outside
+// AllowedBuckets and AllowedKeyPrefixes is refused before SQS is called.
 // params is not modified.
 func (c *Client) DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
 	const op = "DeleteMessage"
@@ -33,9 +38,10 @@ func (c *Client) DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInp
 	}
 	in := *params
 	in.ReceiptHandle = aws.String(h.Original)
-	out, err := c.sqs.DeleteMessage(ctx, &in, optFns...)
+	var t outcome.Tracker
+	out, err := c.sqs.DeleteMessage(ctx, &in, append(slices.Clip(optFns), tracked(&t))...)
 	if err != nil {
-		return nil, err
+		return nil, keptOnDeleteFailure(op, &t, err, h.Pointer)
 	}
 	if c.opts.KeepPayloadsOnDelete {
 		return out, nil
@@ -47,15 +53,28 @@ func (c *Client) DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInp
 }
 
 // parseHandle splits a receipt handle and checks that its payload, if any,
-// may be deleted by this client.
+// may be deleted by this client: a handle can name only an object that a
+// pointer was allowed to name (AllowedBuckets, AllowedKeyPrefixes).
 func (c *Client) parseHandle(s string) (payload.ReceiptHandle, error) {
 	h, err := payload.ParseReceiptHandle(s)
 	if err != nil {
 		return h, err
 	}
-	if h.HasPointer() && !c.opts.KeepPayloadsOnDelete && !c.store.Allowed(h.Pointer.Bucket) {
-		return h, &PayloadError{Op: "DeleteObject", Bucket: h.Pointer.Bucket, Key: h.Pointer.Key,
-			Err: ErrBucketNotAllowed}
+	if h.HasPointer() && !c.opts.KeepPayloadsOnDelete {
+		if err := c.store.Check(h.Pointer); err != nil {
+			return h, &PayloadError{Op: "DeleteObject", Bucket: h.Pointer.Bucket, Key: h.Pointer.Key, Err: err}
+		}
 	}
 	return h, nil
+}
+
+// keptOnDeleteFailure returns the error of a delete call that failed. If the
+// failure was ambiguous, SQS may have deleted the messages, whose payloads are
+// then left: it says so with a *payload.KeptError naming them. After a
+// definite rejection the messages, and so their payloads, are still there.
+func keptOnDeleteFailure(op string, t *outcome.Tracker, err error, ps ...payload.Pointer) error {
+	if len(ps) == 0 || t.Definite(err) {
+		return err
+	}
+	return &payload.KeptError{Op: op, Pointers: ps, Ambiguous: true, Err: err}
 }

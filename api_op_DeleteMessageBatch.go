@@ -2,11 +2,14 @@ package sqsx
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -15,9 +18,11 @@ import (
 // SQS reports as deleted: one DeleteObjects request per bucket. Entries SQS
 // reports as failed keep their payloads, so they can be retried.
 //
-// An entry whose receipt handle is malformed or names a bucket outside
-// AllowedBuckets becomes a Failed entry (CodeInvalidReceiptHandle,
-// CodeBucketNotAllowed) and is not sent. If the messages are deleted but some
+// An entry whose receipt handle is malformed or names an object outside
+// AllowedBuckets and AllowedKeyPrefixes becomes a Failed entry
+// (CodeInvalidReceiptHandle, CodeBucketNotAllowed, CodeKeyNotAllowed) and is
+// not sent. If the SQS call fails ambiguously, the payloads are kept and the
+// error is a *payload.KeptError naming them. If the messages are deleted but some
 // payloads are not, the output is returned together with an error that joins
 // a *PayloadError per object. params is not modified.
 func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
@@ -43,9 +48,10 @@ func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessa
 	if len(in.Entries) == 0 {
 		return &sqs.DeleteMessageBatchOutput{Failed: local}, nil
 	}
-	out, err := c.sqs.DeleteMessageBatch(ctx, &in, optFns...)
+	var t outcome.Tracker
+	out, err := c.sqs.DeleteMessageBatch(ctx, &in, append(slices.Clip(optFns), tracked(&t))...)
 	if err != nil {
-		return nil, err
+		return nil, keptOnDeleteFailure("DeleteMessageBatch", &t, err, slices.Collect(maps.Values(pointers))...)
 	}
 	out.Failed = append(out.Failed, local...)
 	if c.opts.KeepPayloadsOnDelete {

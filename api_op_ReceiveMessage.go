@@ -3,12 +3,15 @@ package sqsx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
-	"sync"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sqsx/sqsx/payload"
@@ -29,11 +32,16 @@ import (
 // A payload marked as shared by the subscribers of an SNS topic (see package
 // snsx) is not named in the handle, so that no subscriber deletes it.
 //
-// A pointer into a bucket outside AllowedBuckets is never followed. Such a
-// message, one whose object does not exist, one whose object is larger than
-// MaxPayloadSize, and one whose body is not a valid pointer are handled as
-// Options.PayloadNotFound says. Any other failure fails
-// the call. params is not modified.
+// Each message is resolved on its own: one whose payload cannot be read (it
+// does not exist, its pointer is invalid or names an object outside
+// AllowedBuckets and AllowedKeyPrefixes, it is larger than MaxPayloadSize, S3
+// refuses or fails to serve it, or ctx ends first) never fails or delays the
+// others. What becomes of it is Options.Unresolved's choice; by default
+// (UnresolvedIsolate) it stays in the queue, out of the output, until its
+// redrive policy moves it to the dead-letter queue, except that a message
+// whose payload no longer exists is deleted as the duplicate of one already
+// processed. GetUnresolvedMessages(out.ResultMetadata) lists every such
+// message with what was done. params is not modified.
 func (c *Client) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	return c.receive(ctx, params, true, optFns)
 }
@@ -51,11 +59,11 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 		return nil, err
 	}
 
-	var (
-		mu         sync.Mutex
-		unresolved []UnresolvedMessage
-		drop       = make([]bool, len(out.Messages))
-	)
+	// errs[i] is why message i could not be resolved; each goroutine writes
+	// only its own.
+	errs := make([]error, len(out.Messages))
+	received := make([]types.Message, len(out.Messages))
+	copy(received, out.Messages)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Concurrency)
 	for i := range out.Messages {
@@ -75,29 +83,9 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 			}
 		}
 		g.Go(func() error {
-			err := resolve(gctx)
-			if err == nil || !unresolvable(err) {
-				return err
-			}
-			switch c.opts.PayloadNotFound {
-			case PayloadNotFoundDelete:
-				if _, derr := c.sqs.DeleteMessage(gctx, &sqs.DeleteMessageInput{
-					QueueUrl:      in.QueueUrl,
-					ReceiptHandle: m.ReceiptHandle,
-				}, optFns...); derr != nil {
-					return errors.Join(err, derr)
-				}
-				c.opts.Logger.Warn("sqsx: deleted a message whose payload cannot be resolved",
-					"messageId", aws.ToString(m.MessageId), "error", err)
-				mu.Lock()
-				drop[i] = true
-				mu.Unlock()
-			case PayloadNotFoundReturn:
-				mu.Lock()
-				unresolved = append(unresolved, UnresolvedMessage{MessageID: aws.ToString(m.MessageId), Err: err})
-				mu.Unlock()
-			default:
-				return err
+			errs[i] = resolve(gctx)
+			if errs[i] != nil && c.opts.Unresolved == UnresolvedFail {
+				return errs[i] // Strict: the first failure fails the call.
 			}
 			return nil
 		})
@@ -105,25 +93,90 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if slices.Contains(drop, true) {
-		kept := out.Messages[:0]
-		for i, m := range out.Messages {
-			if !drop[i] {
-				kept = append(kept, m)
-			}
+	return c.settle(ctx, &in, out, received, errs, optFns)
+}
+
+// settle applies Options.Unresolved to the messages of out that failed to
+// resolve (errs[i] != nil; received[i] is message i as SQS sent it) and
+// records them in out's metadata.
+func (c *Client) settle(ctx context.Context, in *sqs.ReceiveMessageInput, out *sqs.ReceiveMessageOutput,
+	received []types.Message, errs []error, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	var unresolved []UnresolvedMessage
+	var toDelete []int // indexes into unresolved
+	keep := out.Messages[:0]
+	for i, m := range out.Messages {
+		if errs[i] == nil {
+			keep = append(keep, m)
+			continue
 		}
-		out.Messages = kept
+		u := UnresolvedMessage{MessageID: aws.ToString(m.MessageId), Message: received[i], Code: unresolvedCode(errs[i]), Err: errs[i]}
+		switch {
+		case c.opts.Unresolved == UnresolvedReturn:
+			u.Action = UnresolvedReturned
+			keep = append(keep, received[i])
+		case c.opts.Unresolved == UnresolvedIsolate && u.Code == CodePayloadNotFound,
+			c.opts.Unresolved == UnresolvedDelete && permanent(u.Code):
+			u.Action = UnresolvedDeleted
+			toDelete = append(toDelete, len(unresolved))
+		default:
+			u.Action = UnresolvedLeft
+		}
+		unresolved = append(unresolved, u)
 	}
-	if len(unresolved) > 0 {
-		// Keep the order of the messages.
-		order := make(map[string]int, len(out.Messages))
-		for i, m := range out.Messages {
-			order[aws.ToString(m.MessageId)] = i
-		}
-		slices.SortFunc(unresolved, func(a, b UnresolvedMessage) int { return order[a.MessageID] - order[b.MessageID] })
+	out.Messages = keep
+	if len(unresolved) == 0 {
+		return out, nil
+	}
+	c.deleteUnresolved(ctx, in.QueueUrl, unresolved, toDelete, optFns)
+	for _, u := range unresolved {
+		c.opts.Logger.Warn("sqsx: a received message's payload could not be resolved",
+			"messageId", u.MessageID, "code", u.Code, "action", u.Action.String(), "error", u.Err)
+	}
+	out.ResultMetadata.Set(unresolvedKey{}, unresolved)
+	if c.opts.Unresolved == UnresolvedReturn {
 		return out, &UnresolvedError{Messages: unresolved}
 	}
 	return out, nil
+}
+
+// deleteUnresolved deletes the messages unresolved[toDelete[...]] from the
+// queue with one DeleteMessageBatch, even if ctx is done (they are not handed
+// back, so nothing else would). One that is not deleted is marked
+// UnresolvedLeft, with the reason joined to its Err: it comes back after its
+// visibility timeout.
+func (c *Client) deleteUnresolved(ctx context.Context, queueURL *string, unresolved []UnresolvedMessage, toDelete []int, optFns []func(*sqs.Options)) {
+	if len(toDelete) == 0 {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), payload.CleanupTimeout)
+	defer cancel()
+	in := &sqs.DeleteMessageBatchInput{QueueUrl: queueURL}
+	for n, i := range toDelete {
+		in.Entries = append(in.Entries, types.DeleteMessageBatchRequestEntry{
+			Id:            aws.String(strconv.Itoa(n)),
+			ReceiptHandle: unresolved[i].Message.ReceiptHandle,
+		})
+	}
+	failed := map[int]error{}
+	dout, err := c.sqs.DeleteMessageBatch(dctx, in, optFns...)
+	if err != nil {
+		for n := range toDelete {
+			failed[n] = err
+		}
+	} else if dout != nil {
+		for _, f := range dout.Failed {
+			n, _ := strconv.Atoi(aws.ToString(f.Id))
+			failed[n] = fmt.Errorf("DeleteMessageBatch entry failed: %s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
+		}
+	}
+	for n, derr := range failed {
+		if n < 0 || n >= len(toDelete) {
+			continue
+		}
+		u := &unresolved[toDelete[n]]
+		u.Action = UnresolvedLeft
+		u.Err = errors.Join(u.Err, fmt.Errorf("sqsx: deleting the unresolvable message: %w", derr))
+	}
 }
 
 // resolve replaces an offloaded message's body with its payload, removes the
@@ -149,10 +202,50 @@ func (c *Client) resolve(ctx context.Context, m *types.Message) error {
 	return nil
 }
 
-// unresolvable reports whether err is one that PayloadNotFound governs.
-func unresolvable(err error) bool {
-	return errors.Is(err, ErrPayloadNotFound) || errors.Is(err, ErrBucketNotAllowed) ||
-		errors.Is(err, ErrInvalidPointer) || errors.Is(err, ErrPayloadTooLarge)
+// unresolvedCode returns the code of the reason a payload could not be
+// resolved.
+func unresolvedCode(err error) string {
+	switch {
+	case errors.Is(err, ErrPayloadNotFound):
+		return CodePayloadNotFound
+	case errors.Is(err, ErrBucketNotAllowed):
+		return CodeBucketNotAllowed
+	case errors.Is(err, ErrKeyNotAllowed):
+		return CodeKeyNotAllowed
+	case errors.Is(err, ErrInvalidPointer):
+		return CodeInvalidPointer
+	case errors.Is(err, ErrPayloadTooLarge):
+		return CodePayloadTooLarge
+	case errors.Is(err, ErrChecksumMismatch):
+		return CodePayloadChecksumMismatch
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied" {
+		// What S3 answers for a missing key to a reader without
+		// s3:ListBucket, as well as for a real lack of permission.
+		return CodePayloadAccessDenied
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		switch code := re.HTTPStatusCode(); {
+		case code == 403:
+			return CodePayloadAccessDenied
+		case code >= 400 && code < 500 && code != 408 && code != 429:
+			return CodePayloadRejected
+		}
+	}
+	return CodePayloadUnavailable
+}
+
+// permanent reports whether a payload that failed with code will fail the
+// same way on every receive: the message itself is at fault.
+func permanent(code string) bool {
+	switch code {
+	case CodePayloadNotFound, CodeBucketNotAllowed, CodeKeyNotAllowed, CodeInvalidPointer,
+		CodePayloadTooLarge, CodePayloadRejected:
+		return true
+	}
+	return false
 }
 
 // isOffloaded reports whether m carries a reserved attribute.

@@ -107,9 +107,9 @@ func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageI
 // ReceiveMessageUnresolved receives messages as ReceiveMessage does, but
 // leaves offloaded payloads in S3: read them with OpenPayload, as streams.
 //
-// Each payload is still checked (a one-byte read: it exists, its bucket is
-// allowed, its pointer is valid), and a failed check is handled as
-// Options.PayloadNotFound says, as in ReceiveMessage. An offloaded message
+// Each payload is still checked (a one-byte read: it exists, its bucket and
+// key are allowed, its pointer is valid, it is not over MaxStreamSize), and a
+// failed check is handled as Options.Unresolved says, as in ReceiveMessage. An offloaded message
 // comes back with its pointer body and its size attribute (AttributeName or
 // LegacyAttributeName, whose value is the payload's size in bytes), and with
 // the receipt handle ReceiveMessage would give it, so DeleteMessage deletes
@@ -130,11 +130,11 @@ func (c *Client) check(ctx context.Context, m *types.Message) error {
 	if err != nil {
 		return err
 	}
-	if c.opts.MaxPayloadSize > 0 && info.Size > c.opts.MaxPayloadSize {
-		// The limit guards in-memory reads, and OpenPayload streams; it is
-		// still the caller's stated bound.
+	if c.opts.MaxStreamSize > 0 && info.Size > c.opts.MaxStreamSize {
+		// OpenPayload would refuse it: refuse it here, where the policy
+		// applies.
 		return &PayloadError{Op: "GetObject", Bucket: p.Bucket, Key: p.Key,
-			Err: fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, info.Size, c.opts.MaxPayloadSize)}
+			Err: fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, info.Size, c.opts.MaxStreamSize)}
 	}
 	nameInHandle(m, p, info.Shared)
 	return nil

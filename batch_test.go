@@ -554,7 +554,7 @@ func TestSendMessageBatchContextCanceled(t *testing.T) {
 		// SQS may have taken the batch before the cancellation cut the
 		// answer off: the payloads stay, and the error names them.
 		var ke *payload.KeptError
-		if !errors.As(err, &ke) || !ke.MaybeSent || len(ke.Pointers) != 3 {
+		if !errors.As(err, &ke) || !ke.Ambiguous || len(ke.Pointers) != 3 {
 			t.Errorf("expect a KeptError naming the 3 payloads, got %v", err)
 		}
 		e.expectCalls(t, "PutObject", "PutObject", "PutObject", "SendMessageBatch")

@@ -169,7 +169,7 @@ func TestNewInvalidOptions(t *testing.T) {
 		"Threshold negative":          {func(o *Options) { o.Threshold = -1 }, "Threshold"},
 		"AttributeName unknown":       {func(o *Options) { o.AttributeName = "PayloadSize" }, "AttributeName"},
 		"Concurrency negative":        {func(o *Options) { o.Concurrency = -1 }, "Concurrency"},
-		"PayloadNotFound unknown":     {func(o *Options) { o.PayloadNotFound = PayloadNotFoundPolicy(7) }, "PayloadNotFound"},
+		"Unresolved unknown":          {func(o *Options) { o.Unresolved = UnresolvedPolicy(7) }, "Unresolved"},
 		"BatchSizeLimit negative":     {func(o *Options) { o.BatchSizeLimit = -1 }, "BatchSizeLimit"},
 		"BatchSizeLimit too large":    {func(o *Options) { o.BatchSizeLimit = MaxMessageSize + 1 }, "BatchSizeLimit"},
 		"KeyPrefix with ..":           {func(o *Options) { o.KeyPrefix = "a/../b" }, "KeyPrefix"},
@@ -202,7 +202,7 @@ func TestNewNamesEveryInvalidOption(t *testing.T) {
 		o.Threshold = -5
 		o.AttributeName = "Size"
 		o.Concurrency = -2
-		o.PayloadNotFound = PayloadNotFoundPolicy(-1)
+		o.Unresolved = UnresolvedPolicy(-1)
 		o.BatchSizeLimit = -3
 		o.KeyPrefix = "../x"
 		o.Bucket = "NO"
@@ -210,7 +210,7 @@ func TestNewNamesEveryInvalidOption(t *testing.T) {
 	if err == nil {
 		t.Fatal("expect an error, got nil")
 	}
-	for _, field := range []string{"Threshold", "AttributeName", "Concurrency", "PayloadNotFound", "BatchSizeLimit", "KeyPrefix", "Bucket"} {
+	for _, field := range []string{"Threshold", "AttributeName", "Concurrency", "Unresolved", "BatchSizeLimit", "KeyPrefix", "Bucket"} {
 		if !strings.Contains(err.Error(), field+":") {
 			t.Errorf("expect error naming %v, got %v", field, err)
 		}
@@ -264,8 +264,8 @@ func TestNewDefaults(t *testing.T) {
 	if o.BatchSizeLimit != 1048576 {
 		t.Errorf("expect BatchSizeLimit 1048576, got %v", o.BatchSizeLimit)
 	}
-	if o.PayloadNotFound != PayloadNotFoundFail {
-		t.Errorf("expect PayloadNotFound %v, got %v", PayloadNotFoundFail, o.PayloadNotFound)
+	if o.Unresolved != UnresolvedIsolate {
+		t.Errorf("expect Unresolved %v, got %v", UnresolvedIsolate, o.Unresolved)
 	}
 	if o.Logger == nil {
 		t.Errorf("expect a default Logger, got nil")
@@ -296,11 +296,11 @@ func TestNewCopiesAllowedBuckets(t *testing.T) {
 }
 
 func TestPayloadNotFoundPolicyString(t *testing.T) {
-	cases := map[PayloadNotFoundPolicy]string{
-		PayloadNotFoundFail:       "fail",
-		PayloadNotFoundDelete:     "delete",
-		PayloadNotFoundReturn:     "return",
-		PayloadNotFoundPolicy(42): "PayloadNotFoundPolicy(42)",
+	cases := map[UnresolvedPolicy]string{
+		UnresolvedFail:       "fail",
+		UnresolvedDelete:     "delete",
+		UnresolvedReturn:     "return",
+		UnresolvedPolicy(42): "UnresolvedPolicy(42)",
 	}
 	for p, want := range cases {
 		if got := p.String(); got != want {

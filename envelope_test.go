@@ -529,7 +529,7 @@ func TestReceiveMessageEnvelopeUnresolvable(t *testing.T) {
 	}
 	for kname, kind := range kinds {
 		t.Run(kname+"/fail", func(t *testing.T) {
-			e := newTestEnv(t)
+			e := newTestEnv(t, func(o *Options) { o.Unresolved = UnresolvedFail })
 			kind.enqueue(t, e)
 			out, err := e.receiveAll(context.Background())
 			if !errors.Is(err, kind.target) {
@@ -540,7 +540,7 @@ func TestReceiveMessageEnvelopeUnresolvable(t *testing.T) {
 			}
 		})
 		t.Run(kname+"/return", func(t *testing.T) {
-			e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = PayloadNotFoundReturn })
+			e := newTestEnv(t, func(o *Options) { o.Unresolved = UnresolvedReturn })
 			body, id := kind.enqueue(t, e)
 			out, err := e.receiveAll(context.Background())
 			var ue *UnresolvedError
@@ -561,11 +561,11 @@ func TestReceiveMessageEnvelopeUnresolvable(t *testing.T) {
 			e.expectCalls(t, want...)
 		})
 		t.Run(kname+"/delete", func(t *testing.T) {
-			e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = PayloadNotFoundDelete })
+			e := newTestEnv(t, func(o *Options) { o.Unresolved = UnresolvedDelete })
 			kind.enqueue(t, e)
 			handle := ""
-			e.sqs.DeleteMessageFn = func(in *sqs.DeleteMessageInput) (*sqs.DeleteMessageOutput, error) {
-				handle = aws.ToString(in.ReceiptHandle)
+			e.sqs.DeleteMessageBatchFn = func(in *sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
+				handle = aws.ToString(in.Entries[0].ReceiptHandle)
 				return nil, nil
 			}
 			out, err := e.receiveAll(context.Background())
@@ -591,7 +591,7 @@ func TestReceiveMessageEnvelopeUnresolvable(t *testing.T) {
 func TestReceiveMessageEnvelopeBadBinaryAttribute(t *testing.T) {
 	attrs := `{"ExtendedPayloadSize":{"Type":"Number","Value":"7"},"pic":{"Type":"Binary","Value":"%%%"}}`
 	for _, mode := range []SNSEnvelopeMode{SNSEnvelopeKeep, SNSEnvelopeUnwrap} {
-		e := newTestEnv(t, func(o *Options) { o.SNSEnvelope = mode; o.PayloadNotFound = PayloadNotFoundReturn })
+		e := newTestEnv(t, func(o *Options) { o.SNSEnvelope = mode; o.Unresolved = UnresolvedReturn })
 		e.s3.SetObject(testBucket, "k", []byte("payload"))
 		f := prettyEnvelope(t, javaPointer(testBucket, "k"), attrs)
 		e.sqs.Enqueue(testQueueURL, f.body(), nil)

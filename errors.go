@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -15,6 +18,11 @@ var (
 	ErrPayloadNotFound = payload.ErrNotFound
 	// ErrBucketNotAllowed: a pointer names a bucket outside AllowedBuckets.
 	ErrBucketNotAllowed = payload.ErrBucketNotAllowed
+	// ErrKeyNotAllowed: a pointer names a key outside AllowedKeyPrefixes.
+	ErrKeyNotAllowed = payload.ErrKeyNotAllowed
+	// ErrChecksumMismatch: a payload read from S3 does not match the
+	// checksum stored with it.
+	ErrChecksumMismatch = payload.ErrChecksumMismatch
 	// ErrInvalidPointer: a message marked as offloaded has a body that is not
 	// a valid pointer.
 	ErrInvalidPointer = payload.ErrInvalidPointer
@@ -66,7 +74,7 @@ func (e *InputError) Error() string {
 func (e *InputError) Unwrap() error { return e.Err }
 
 // UnresolvedError is returned by ReceiveMessage, together with its output,
-// when PayloadNotFound is PayloadNotFoundReturn and some messages could not be
+// when Unresolved is UnresolvedReturn and some messages could not be
 // resolved. Those messages are in the output unchanged: pointer body, size
 // attribute and original receipt handle.
 //
@@ -82,12 +90,66 @@ type UnresolvedError struct {
 	Messages []UnresolvedMessage
 }
 
-// UnresolvedMessage names one message whose payload could not be resolved.
+// UnresolvedMessage names one received message whose payload could not be
+// resolved, and what ReceiveMessage did with it.
 type UnresolvedMessage struct {
 	MessageID string
-	// Err wraps ErrPayloadNotFound, ErrBucketNotAllowed, ErrInvalidPointer
-	// or ErrPayloadTooLarge.
+	// Message is the message as SQS delivered it: its pointer body (or SNS
+	// envelope), its size attribute and its original receipt handle.
+	Message types.Message
+	// Code says why, as a Code constant: CodePayloadNotFound,
+	// CodeBucketNotAllowed, CodeKeyNotAllowed, CodeInvalidPointer,
+	// CodePayloadTooLarge, CodePayloadChecksumMismatch,
+	// CodePayloadAccessDenied, CodePayloadRejected or CodePayloadUnavailable.
+	Code string
+	// Action is what was done with the message.
+	Action UnresolvedAction
+	// Err is the failure. It wraps a sentinel such as ErrPayloadNotFound
+	// where one applies, and the S3 error.
 	Err error
+}
+
+// UnresolvedAction is what ReceiveMessage did with an unresolved message.
+type UnresolvedAction int
+
+const (
+	// UnresolvedLeft: the message was left in the queue, out of the
+	// output; it becomes visible again after its visibility timeout.
+	UnresolvedLeft UnresolvedAction = iota
+	// UnresolvedDeleted: the message was deleted from the queue.
+	UnresolvedDeleted
+	// UnresolvedReturned: the message is in the output, unresolved
+	// (UnresolvedReturn).
+	UnresolvedReturned
+)
+
+func (a UnresolvedAction) String() string {
+	switch a {
+	case UnresolvedLeft:
+		return "left"
+	case UnresolvedDeleted:
+		return "deleted"
+	case UnresolvedReturned:
+		return "returned"
+	}
+	return fmt.Sprintf("UnresolvedAction(%d)", int(a))
+}
+
+// unresolvedKey is the ResultMetadata key of the unresolved messages.
+type unresolvedKey struct{}
+
+// GetUnresolvedMessages returns the messages of a ReceiveMessage (or
+// ReceiveMessageUnresolved) call whose payloads could not be resolved, with
+// what was done with each, from the output's ResultMetadata. It returns nil
+// when every message resolved.
+//
+//	out, err := client.ReceiveMessage(ctx, in)
+//	for _, u := range sqsx.GetUnresolvedMessages(out.ResultMetadata) {
+//		log.Printf("%s: %s, %s", u.MessageID, u.Code, u.Action)
+//	}
+func GetUnresolvedMessages(metadata middleware.Metadata) []UnresolvedMessage {
+	v, _ := metadata.Get(unresolvedKey{}).([]UnresolvedMessage)
+	return v
 }
 
 func (e *UnresolvedError) Error() string {
@@ -132,6 +194,30 @@ const (
 	CodePayloadUploadFailed  = "PayloadUploadFailed"
 	CodeInvalidReceiptHandle = "ReceiptHandleIsInvalid"
 	CodeBucketNotAllowed     = "PayloadBucketNotAllowed"
+	CodeKeyNotAllowed        = "PayloadKeyNotAllowed"
+)
+
+// Codes of UnresolvedMessage, besides CodeBucketNotAllowed and
+// CodeKeyNotAllowed: why a received message's payload could not be resolved.
+const (
+	// CodePayloadNotFound: the object does not exist (S3 404).
+	CodePayloadNotFound = "PayloadNotFound"
+	// CodeInvalidPointer: the body is not a valid pointer.
+	CodeInvalidPointer = "InvalidPayloadPointer"
+	// CodePayloadTooLarge: the object is larger than the limit.
+	CodePayloadTooLarge = "PayloadTooLarge"
+	// CodePayloadChecksumMismatch: the bytes read do not match the
+	// object's checksum.
+	CodePayloadChecksumMismatch = "PayloadChecksumMismatch"
+	// CodePayloadAccessDenied: S3 answered 403, which it also does for a
+	// missing key when the reader may not list the bucket.
+	CodePayloadAccessDenied = "PayloadAccessDenied"
+	// CodePayloadRejected: S3 refused the read with another 4xx (for
+	// example a key too long for the server).
+	CodePayloadRejected = "PayloadRejected"
+	// CodePayloadUnavailable: S3 failed (5xx, network, timeouts after the
+	// SDK's retries) or ctx ended first; the next receive may succeed.
+	CodePayloadUnavailable = "PayloadUnavailable"
 )
 
 // CodeFor returns the code of the Failed batch entry that reports err, one
@@ -153,6 +239,8 @@ func CodeFor(err error) string {
 		return CodeInvalidReceiptHandle
 	case errors.Is(err, ErrBucketNotAllowed):
 		return CodeBucketNotAllowed
+	case errors.Is(err, ErrKeyNotAllowed):
+		return CodeKeyNotAllowed
 	}
 	return "InvalidParameterValue"
 }

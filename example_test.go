@@ -107,7 +107,7 @@ func ExampleClient_SendMessageBatch() {
 	// offloaded to S3: 5
 }
 
-// With PayloadNotFoundReturn, ReceiveMessage hands back a message whose
+// With UnresolvedReturn, ReceiveMessage hands back a message whose
 // payload is gone, unresolved, together with an *UnresolvedError naming it;
 // the other messages are resolved as usual.
 func ExampleClient_ReceiveMessage() {
@@ -115,7 +115,7 @@ func ExampleClient_ReceiveMessage() {
 	sqsClient, s3Client := fake.New()
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = "my-payload-bucket"
-		o.PayloadNotFound = sqsx.PayloadNotFoundReturn
+		o.Unresolved = sqsx.UnresolvedReturn
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -423,14 +423,14 @@ func TestIntegKeepPayloadsOnDelete(t *testing.T) {
 }
 
 func TestIntegPayloadNotFound(t *testing.T) {
-	cases := map[string]sqsx.PayloadNotFoundPolicy{
-		"fail":   sqsx.PayloadNotFoundFail,
-		"delete": sqsx.PayloadNotFoundDelete,
-		"return": sqsx.PayloadNotFoundReturn,
+	cases := map[string]sqsx.UnresolvedPolicy{
+		"fail":   sqsx.UnresolvedFail,
+		"delete": sqsx.UnresolvedDelete,
+		"return": sqsx.UnresolvedReturn,
 	}
 	for name, policy := range cases {
 		t.Run(name, func(t *testing.T) {
-			it := newInteg(t, false, nil, func(o *sqsx.Options) { o.PayloadNotFound = policy })
+			it := newInteg(t, false, nil, func(o *sqsx.Options) { o.Unresolved = policy })
 			ctx := context.Background()
 			it.send(text(300<<10), nil)
 			it.send("plain", nil)
@@ -452,15 +452,15 @@ func TestIntegPayloadNotFound(t *testing.T) {
 				if out != nil {
 					got = append(got, out.Messages...)
 				}
-				if policy == sqsx.PayloadNotFoundFail && gotErr != nil {
+				if policy == sqsx.UnresolvedFail && gotErr != nil {
 					break
 				}
-				if policy == sqsx.PayloadNotFoundDelete && len(got) == 1 && aws.ToString(got[0].Body) == "plain" {
+				if policy == sqsx.UnresolvedDelete && len(got) == 1 && aws.ToString(got[0].Body) == "plain" {
 					break
 				}
 			}
 			switch policy {
-			case sqsx.PayloadNotFoundFail:
+			case sqsx.UnresolvedFail:
 				if !errors.Is(gotErr, sqsx.ErrPayloadNotFound) {
 					t.Fatalf("expect ErrPayloadNotFound, got %v", gotErr)
 				}
@@ -468,14 +468,14 @@ func TestIntegPayloadNotFound(t *testing.T) {
 				if !errors.As(gotErr, &perr) || perr.Bucket != it.bucket || perr.Op != "GetObject" {
 					t.Fatalf("expect a *PayloadError for GetObject in %s, got %v", it.bucket, gotErr)
 				}
-			case sqsx.PayloadNotFoundDelete:
+			case sqsx.UnresolvedDelete:
 				if gotErr != nil || len(got) != 1 || aws.ToString(got[0].Body) != "plain" {
 					t.Fatalf("expect only the plain message, got %d messages, %v", len(got), gotErr)
 				}
 				it.delete(got[0])
 				time.Sleep(2500 * time.Millisecond) // past the visibility timeout
 				it.expectEmptyQueue()               // the unresolvable one was deleted
-			case sqsx.PayloadNotFoundReturn:
+			case sqsx.UnresolvedReturn:
 				var ue *sqsx.UnresolvedError
 				if !errors.As(gotErr, &ue) || len(ue.Messages) != 1 || !errors.Is(gotErr, sqsx.ErrPayloadNotFound) {
 					t.Fatalf("expect an *UnresolvedError for one message, got %v", gotErr)

@@ -40,42 +40,65 @@ const (
 	LegacyAttributeName = payload.LegacyAttributeName
 )
 
-// PayloadNotFoundPolicy says what ReceiveMessage does with a message whose
-// payload cannot be resolved: the S3 object does not exist, the pointer names a
-// bucket outside AllowedBuckets, the object is larger than MaxPayloadSize, or
-// the body is not a valid pointer. Other
-// failures (S3 unavailable, access denied, a cancelled context) always fail
-// the call.
-type PayloadNotFoundPolicy int
+// UnresolvedPolicy says what ReceiveMessage does with a message whose payload
+// cannot be resolved: the S3 object does not exist, the pointer is invalid or
+// names an object outside AllowedBuckets and AllowedKeyPrefixes, the object is
+// larger than MaxPayloadSize, S3 refuses it (403, another 4xx) or fails to
+// serve it (5xx, timeouts, a corrupted read, after the SDK's retries), or ctx
+// ends before it is read. Whatever the policy, the decision is per message:
+// under all but UnresolvedFail the messages that resolved are returned as
+// usual, and GetUnresolvedMessages lists the others with the action taken.
+type UnresolvedPolicy int
 
 const (
-	// PayloadNotFoundFail fails the whole ReceiveMessage call with the
-	// error. The messages received by that call become visible again after
-	// their visibility timeout. This is the default, as in the Java client.
-	PayloadNotFoundFail PayloadNotFoundPolicy = iota
+	// UnresolvedIsolate, the default, leaves an unresolved message in the
+	// queue and out of the output: it becomes visible again after its
+	// visibility timeout, is tried again, and, with a redrive policy, moves
+	// to the dead-letter queue on its own after maxReceiveCount receives,
+	// without holding back the messages received with it. A message whose
+	// payload does not exist (CodePayloadNotFound) is deleted instead: its
+	// payload was deleted when an earlier copy of it was processed (SQS is
+	// at-least-once, and a send retried after a lost answer queues two
+	// copies), or has expired, and either way it can never be processed.
+	//
+	// Grant consumers s3:ListBucket on the payload prefix: without it S3
+	// answers 403 for a missing key, which cannot be told from a denied
+	// read, so such duplicates end in the dead-letter queue.
+	UnresolvedIsolate UnresolvedPolicy = iota
 
-	// PayloadNotFoundDelete deletes the message from SQS and leaves it out of
-	// the output, logging a warning. Use it when a message without its
-	// payload can never be processed and should not be redelivered.
-	PayloadNotFoundDelete
+	// UnresolvedFail fails the whole ReceiveMessage call with the first
+	// error: the strict behaviour of the Java client. The messages received
+	// become visible again after their visibility timeout, and one poison
+	// message holds back every message received with it until the redrive
+	// policy moves them all to the dead-letter queue.
+	UnresolvedFail
 
-	// PayloadNotFoundReturn hands the message back unresolved, with its
-	// pointer body, its size attribute and its original receipt handle, and
-	// makes ReceiveMessage return the output together with an
+	// UnresolvedDelete deletes from SQS every message that can never be
+	// resolved (not found, not allowed, invalid, too large, refused by S3
+	// with a 4xx other than 403), and treats the others (access denied,
+	// S3 unavailable) as UnresolvedIsolate does. Use it when an unresolvable
+	// message should be dropped rather than kept in a dead-letter queue.
+	UnresolvedDelete
+
+	// UnresolvedReturn hands each unresolved message back in the output,
+	// with its pointer body, its size attribute and its original receipt
+	// handle, and makes ReceiveMessage return the output together with an
 	// *UnresolvedError naming each such message.
-	PayloadNotFoundReturn
+	UnresolvedReturn
 )
 
-func (p PayloadNotFoundPolicy) String() string {
+func (p UnresolvedPolicy) String() string {
 	switch p {
-	case PayloadNotFoundFail:
+	case UnresolvedIsolate:
+		return "isolate"
+	case UnresolvedFail:
 		return "fail"
-	case PayloadNotFoundDelete:
+	case UnresolvedDelete:
 		return "delete"
-	case PayloadNotFoundReturn:
+	case UnresolvedReturn:
 		return "return"
 	}
-	return fmt.Sprintf("PayloadNotFoundPolicy(%d)", int(p))
+	return fmt.Sprintf("UnresolvedPolicy(%d)", int(p))
 }
 
 // Options configures a Client. The embedded payload.StoreOptions hold the S3
@@ -118,9 +141,9 @@ type Options struct {
 	// payload is deleted after the message).
 	KeepPayloadsOnDelete bool
 
-	// PayloadNotFound says what ReceiveMessage does with a message whose
-	// payload cannot be resolved. Default: PayloadNotFoundFail.
-	PayloadNotFound PayloadNotFoundPolicy
+	// Unresolved says what ReceiveMessage does with a message whose payload
+	// cannot be resolved. Default: UnresolvedIsolate.
+	Unresolved UnresolvedPolicy
 
 	// SNSEnvelope says how a message delivered by SNS without raw delivery
 	// (body = SNS envelope, Message = pointer) is handed back. Default:
@@ -131,8 +154,8 @@ type Options struct {
 	// (when 0): DefaultConcurrency.
 	Concurrency int
 
-	// Logger receives warnings about messages dropped by
-	// PayloadNotFoundDelete and about failed clean-ups. Default: none.
+	// Logger receives a warning for each message whose payload could not be
+	// resolved, and for payloads a failed call left in S3. Default: none.
 	Logger *slog.Logger
 }
 
@@ -174,10 +197,10 @@ func (o *Options) validate() error {
 	if o.SNSEnvelope != SNSEnvelopeKeep && o.SNSEnvelope != SNSEnvelopeUnwrap {
 		errs = append(errs, fieldError("SNSEnvelope", "unknown mode %d", int(o.SNSEnvelope)))
 	}
-	switch o.PayloadNotFound {
-	case PayloadNotFoundFail, PayloadNotFoundDelete, PayloadNotFoundReturn:
+	switch o.Unresolved {
+	case UnresolvedIsolate, UnresolvedFail, UnresolvedDelete, UnresolvedReturn:
 	default:
-		errs = append(errs, fieldError("PayloadNotFound", "unknown policy %d", int(o.PayloadNotFound)))
+		errs = append(errs, fieldError("Unresolved", "unknown policy %d", int(o.Unresolved)))
 	}
 	return errors.Join(errs...)
 }

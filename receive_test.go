@@ -272,9 +272,9 @@ func TestReceiveMessageConcurrency(t *testing.T) {
 
 // unresolvableEnv has three messages: ok (resolvable), bad (unresolvable as
 // set up by spoil) and plain (not offloaded), in that order.
-func unresolvableEnv(t *testing.T, policy PayloadNotFoundPolicy, spoil func(e *testEnv) string) (e *testEnv, okID, badID, plainID string) {
+func unresolvableEnv(t *testing.T, policy UnresolvedPolicy, spoil func(e *testEnv) string) (e *testEnv, okID, badID, plainID string) {
 	t.Helper()
-	e = newTestEnv(t, func(o *Options) { o.PayloadNotFound = policy; o.MaxPayloadSize = 100 })
+	e = newTestEnv(t, func(o *Options) { o.Unresolved = policy; o.MaxPayloadSize = 100 })
 	okID = e.enqueueOffloaded(testBucket, "ok-key", "resolved", AttributeName, javaPointer(testBucket, "ok-key"), nil)
 	badID = spoil(e)
 	plainID = e.sqs.Enqueue(testQueueURL, "plain", nil)
@@ -326,7 +326,7 @@ var unresolvableKinds = map[string]struct {
 func TestReceiveMessagePayloadNotFoundFail(t *testing.T) {
 	for name, kind := range unresolvableKinds {
 		t.Run(name, func(t *testing.T) {
-			e, _, _, _ := unresolvableEnv(t, PayloadNotFoundFail, kind.spoil)
+			e, _, _, _ := unresolvableEnv(t, UnresolvedFail, kind.spoil)
 			out, err := e.receiveAll(context.Background())
 			if out != nil {
 				t.Errorf("expect nil output, got %+v", out)
@@ -356,7 +356,7 @@ func b2i(b bool) int {
 }
 
 func TestReceiveMessagePayloadNotFoundFailKeepsSDKError(t *testing.T) {
-	e, _, _, _ := unresolvableEnv(t, PayloadNotFoundFail, unresolvableKinds["object missing"].spoil)
+	e, _, _, _ := unresolvableEnv(t, UnresolvedFail, unresolvableKinds["object missing"].spoil)
 	_, err := e.receiveAll(context.Background())
 	var nsk *s3types.NoSuchKey
 	if !errors.As(err, &nsk) {
@@ -371,11 +371,11 @@ func TestReceiveMessagePayloadNotFoundFailKeepsSDKError(t *testing.T) {
 func TestReceiveMessagePayloadNotFoundDelete(t *testing.T) {
 	for name, kind := range unresolvableKinds {
 		t.Run(name, func(t *testing.T) {
-			e, okID, badID, plainID := unresolvableEnv(t, PayloadNotFoundDelete, kind.spoil)
+			e, okID, badID, plainID := unresolvableEnv(t, UnresolvedDelete, kind.spoil)
 			// The handle the fake issued for the bad message, read while it is
 			// still in the queue.
 			issued := new(string)
-			e.sqs.DeleteMessageFn = func(*sqs.DeleteMessageInput) (*sqs.DeleteMessageOutput, error) {
+			e.sqs.DeleteMessageBatchFn = func(*sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
 				*issued = e.originalHandle(t, badID)
 				return nil, nil
 			}
@@ -393,15 +393,19 @@ func TestReceiveMessagePayloadNotFoundDelete(t *testing.T) {
 			if aws.ToString(out.Messages[0].Body) != "resolved" {
 				t.Errorf("expect the good message resolved, got %q", aws.ToString(out.Messages[0].Body))
 			}
-			dels := fake.Params[*sqs.DeleteMessageInput](e.log)
-			if len(dels) != 1 {
-				t.Fatalf("expect 1 DeleteMessage call, got %v", len(dels))
+			dels := fake.Params[*sqs.DeleteMessageBatchInput](e.log)
+			if len(dels) != 1 || len(dels[0].Entries) != 1 {
+				t.Fatalf("expect 1 DeleteMessageBatch call of 1 entry, got %+v", dels)
 			}
 			if got := aws.ToString(dels[0].QueueUrl); got != testQueueURL {
 				t.Errorf("expect QueueUrl %v, got %v", testQueueURL, got)
 			}
-			if got := aws.ToString(dels[0].ReceiptHandle); got != *issued {
+			if got := aws.ToString(dels[0].Entries[0].ReceiptHandle); got != *issued {
 				t.Errorf("expect the original handle %v sent, got %v", *issued, got)
+			}
+			us := GetUnresolvedMessages(out.ResultMetadata)
+			if len(us) != 1 || us[0].MessageID != badID || us[0].Action != UnresolvedDeleted {
+				t.Errorf("expect the metadata to name %v as deleted, got %+v", badID, us)
 			}
 			left := messagesByID(e.sqs.Messages(testQueueURL))
 			if _, ok := left[badID]; ok || len(left) != 2 {
@@ -417,7 +421,7 @@ func TestReceiveMessagePayloadNotFoundDelete(t *testing.T) {
 func TestReceiveMessagePayloadNotFoundReturn(t *testing.T) {
 	for name, kind := range unresolvableKinds {
 		t.Run(name, func(t *testing.T) {
-			e, okID, badID, plainID := unresolvableEnv(t, PayloadNotFoundReturn, kind.spoil)
+			e, okID, badID, plainID := unresolvableEnv(t, UnresolvedReturn, kind.spoil)
 			out, err := e.receiveAll(context.Background())
 			if out == nil || len(out.Messages) != 3 {
 				t.Fatalf("expect all 3 messages, got %+v", out)
@@ -456,7 +460,7 @@ func TestReceiveMessagePayloadNotFoundReturn(t *testing.T) {
 }
 
 func TestReceiveMessageReturnKeepsOrderOfUnresolved(t *testing.T) {
-	e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = PayloadNotFoundReturn })
+	e := newTestEnv(t, func(o *Options) { o.Unresolved = UnresolvedReturn })
 	var ids []string
 	for i := range 6 {
 		ids = append(ids, e.sqs.Enqueue(testQueueURL, javaPointer(testBucket, "missing-"+itoa(i)),
@@ -476,27 +480,44 @@ func TestReceiveMessageReturnKeepsOrderOfUnresolved(t *testing.T) {
 	}
 }
 
-func TestReceiveMessageS3ErrorFailsUnderEveryPolicy(t *testing.T) {
-	for _, policy := range []PayloadNotFoundPolicy{PayloadNotFoundFail, PayloadNotFoundDelete, PayloadNotFoundReturn} {
+// TestReceiveMessageS3ErrorPerMessage: an S3 failure other than not found
+// (here AccessDenied) fails the call only under UnresolvedFail; under the
+// other policies it is decided for that message alone, and never deletes it.
+func TestReceiveMessageS3ErrorPerMessage(t *testing.T) {
+	for _, policy := range []UnresolvedPolicy{UnresolvedIsolate, UnresolvedFail, UnresolvedDelete, UnresolvedReturn} {
 		t.Run(policy.String(), func(t *testing.T) {
-			e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = policy })
+			e := newTestEnv(t, func(o *Options) { o.Unresolved = policy })
 			e.enqueueOffloaded(testBucket, "k", "body", AttributeName, javaPointer(testBucket, "k"), nil)
 			e.s3.GetObjectFn = func(*s3.GetObjectInput) (*s3.GetObjectOutput, error) {
-				return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
+				return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied", Fault: smithy.FaultClient}
 			}
 			out, err := e.receiveAll(context.Background())
-			if out != nil {
-				t.Errorf("expect nil output, got %+v", out)
-			}
-			var ae smithy.APIError
-			if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
-				t.Errorf("expect the AccessDenied error, got %v", err)
-			}
 			if errors.Is(err, ErrPayloadNotFound) {
 				t.Errorf("expect access denied not to count as not found, got %v", err)
 			}
-			if e.log.Count("DeleteMessage") != 0 || e.sqs.Len(testQueueURL) != 1 {
+			if e.log.Count("DeleteMessage")+e.log.Count("DeleteMessageBatch") != 0 || e.sqs.Len(testQueueURL) != 1 {
 				t.Errorf("expect the message kept")
+			}
+			if policy == UnresolvedFail {
+				var ae smithy.APIError
+				if out != nil || !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+					t.Errorf("expect nil output and the AccessDenied error, got %v, %v", out, err)
+				}
+				return
+			}
+			us := GetUnresolvedMessages(out.ResultMetadata)
+			if len(us) != 1 || us[0].Code != CodePayloadAccessDenied {
+				t.Fatalf("expect one unresolved message with %s, got %+v", CodePayloadAccessDenied, us)
+			}
+			if policy == UnresolvedReturn {
+				var ue *UnresolvedError
+				if !errors.As(err, &ue) || len(out.Messages) != 1 || us[0].Action != UnresolvedReturned {
+					t.Errorf("expect the message returned with an UnresolvedError, got %d, %v", len(out.Messages), err)
+				}
+				return
+			}
+			if err != nil || len(out.Messages) != 0 || us[0].Action != UnresolvedLeft {
+				t.Errorf("expect no error, no message and the message left, got %v, %d, %v", err, len(out.Messages), us[0].Action)
 			}
 		})
 	}
@@ -512,9 +533,9 @@ func TestReceiveMessageContextCanceled(t *testing.T) {
 			t.Errorf("expect nil output and context.Canceled, got %v, %v", out, err)
 		}
 	})
-	for _, policy := range []PayloadNotFoundPolicy{PayloadNotFoundFail, PayloadNotFoundDelete, PayloadNotFoundReturn} {
+	for _, policy := range []UnresolvedPolicy{UnresolvedIsolate, UnresolvedFail, UnresolvedDelete, UnresolvedReturn} {
 		t.Run("during the fetch/"+policy.String(), func(t *testing.T) {
-			e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = policy })
+			e := newTestEnv(t, func(o *Options) { o.Unresolved = policy })
 			e.enqueueOffloaded(testBucket, "k", "body", AttributeName, javaPointer(testBucket, "k"), nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -523,14 +544,26 @@ func TestReceiveMessageContextCanceled(t *testing.T) {
 				return nil, context.Canceled
 			}
 			out, err := e.receiveAll(ctx)
-			if out != nil || !errors.Is(err, context.Canceled) {
-				t.Errorf("expect nil output and context.Canceled, got %v, %v", out, err)
-			}
 			if errors.Is(err, ErrPayloadNotFound) {
 				t.Errorf("expect cancellation not to count as not found, got %v", err)
 			}
-			if e.log.Count("DeleteMessage") != 0 {
-				t.Errorf("expect no DeleteMessage call")
+			if e.log.Count("DeleteMessage")+e.log.Count("DeleteMessageBatch") != 0 {
+				t.Errorf("expect no delete call")
+			}
+			switch policy {
+			case UnresolvedFail:
+				if out != nil || !errors.Is(err, context.Canceled) {
+					t.Errorf("expect nil output and context.Canceled, got %v, %v", out, err)
+				}
+			case UnresolvedReturn:
+				if out == nil || len(out.Messages) != 1 || !errors.Is(err, context.Canceled) {
+					t.Errorf("expect the message returned unresolved, got %v, %v", out, err)
+				}
+			default:
+				us := GetUnresolvedMessages(out.ResultMetadata)
+				if err != nil || len(out.Messages) != 0 || len(us) != 1 || us[0].Code != CodePayloadUnavailable || us[0].Action != UnresolvedLeft {
+					t.Errorf("expect the message left as unavailable, got %v, %+v", err, us)
+				}
 			}
 		})
 	}
@@ -548,14 +581,14 @@ func TestReceiveMessageSQSError(t *testing.T) {
 }
 
 func TestReceiveMessageOptFnsPassedThrough(t *testing.T) {
-	e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = PayloadNotFoundDelete })
+	e := newTestEnv(t, func(o *Options) { o.Unresolved = UnresolvedDelete })
 	e.sqs.Enqueue(testQueueURL, javaPointer(testBucket, "gone"), map[string]types.MessageAttributeValue{AttributeName: numberAttr(1)})
 	_, err := e.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(testQueueURL)},
 		func(o *sqs.Options) { o.Region = "sqs-region" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.expectCalls(t, "ReceiveMessage", "GetObject", "DeleteMessage")
+	e.expectCalls(t, "ReceiveMessage", "GetObject", "DeleteMessageBatch")
 	for _, c := range e.log.Records() {
 		if o, ok := c.Options.(sqs.Options); ok && (c.OptFns != 1 || o.Region != "sqs-region") {
 			t.Errorf("expect the optFn passed to %v, got %v (region %q)", c.Op, c.OptFns, o.Region)

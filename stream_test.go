@@ -139,7 +139,7 @@ func TestSendMessageStreamFailuresLeaveNothing(t *testing.T) {
 		_, err := e.client.SendMessageStream(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(testQueueURL)},
 			strings.NewReader(strings.Repeat("a", DefaultThreshold+10)))
 		var ke *payload.KeptError
-		if !errors.Is(err, boom) || !errors.As(err, &ke) || !ke.MaybeSent || len(ke.Pointers) != 1 {
+		if !errors.Is(err, boom) || !errors.As(err, &ke) || !ke.Ambiguous || len(ke.Pointers) != 1 {
 			t.Fatalf("expect the SQS error in a KeptError naming the payload, got %v", err)
 		}
 		e.expectObjects(t, 1)
@@ -162,7 +162,7 @@ func TestSendMessageStreamContentDedup(t *testing.T) {
 }
 
 func TestReceiveMessageUnresolvedAndOpenPayload(t *testing.T) {
-	e := newTestEnv(t, func(o *Options) { o.PayloadNotFound = PayloadNotFoundReturn })
+	e := newTestEnv(t, func(o *Options) { o.Unresolved = UnresolvedReturn })
 	big := strings.Repeat("b", 5000)
 	bigID := e.enqueueOffloaded(testBucket, "big", big, AttributeName, javaPointer(testBucket, "big"), nil)
 	sharedID := e.enqueueOffloaded(testBucket, "shared", "shared body", LegacyAttributeName, javaPointer(testBucket, "shared"), nil)

@@ -20,7 +20,7 @@ import (
 //
 //	var ke *payload.KeptError
 //	if errors.As(err, &ke) {
-//		log.Printf("%s kept %v: maybe sent: %v", ke.Op, ke.Pointers, ke.MaybeSent)
+//		log.Printf("%s kept %v (ambiguous: %v)", ke.Op, ke.Pointers, ke.Ambiguous)
 //	}
 type KeptError struct {
 	// Op is the operation that failed: "SendMessage", "SendMessageBatch",
@@ -28,13 +28,12 @@ type KeptError struct {
 	Op string
 	// Pointers name the objects left in S3.
 	Pointers []Pointer
-	// MaybeSent is true when the objects were kept on purpose: the failure
+	// Ambiguous is true when the objects were kept on purpose: the failure
 	// was ambiguous (a 5xx, a reset or a timeout after the request was
-	// written, the caller's deadline), so the service may hold a message
-	// that points to them. False when they are orphans whose deletion
-	// failed (CleanupErr) or may have been undone by a request still in
-	// flight.
-	MaybeSent bool
+	// written, the caller's deadline), so the queue may hold a message that
+	// points to them (a send that landed, a delete that did not). False
+	// when they are orphans whose deletion failed (CleanupErr).
+	Ambiguous bool
 	// Err is the failure.
 	Err error
 	// CleanupErr is why deleting the objects failed, if it did.
@@ -50,12 +49,12 @@ func (e *KeptError) Error() string {
 	}
 	objs := strings.Join(names, ", ")
 	switch {
-	case e.MaybeSent:
-		fmt.Fprintf(&b, "the request may have taken effect, so its payload %s was kept (if no message points to it, the lifecycle rule removes it)", objs)
+	case e.Ambiguous:
+		fmt.Fprintf(&b, "the request may have taken effect, so payload %s was kept (if no message points to it, the lifecycle rule removes it)", objs)
 	case e.CleanupErr != nil:
 		fmt.Fprintf(&b, "payload %s was left, deleting it failed (the lifecycle rule removes it): %v", objs, e.CleanupErr)
 	default:
-		fmt.Fprintf(&b, "payload %s may have been left (the lifecycle rule removes it)", objs)
+		fmt.Fprintf(&b, "payload %s was left (the lifecycle rule removes it)", objs)
 	}
 	return b.String()
 }
@@ -103,14 +102,14 @@ const CleanupTimeout = 30 * time.Second
 // returns the error to report. When definite is true (the service certainly
 // did not take the message: a 4xx, or nothing written) it deletes ps, even
 // if ctx is done, and returns err, or a *KeptError if the deletion failed.
-// Otherwise it deletes nothing and returns a *KeptError with MaybeSent set:
+// Otherwise it deletes nothing and returns a *KeptError with Ambiguous set:
 // the service may hold a message that points to ps.
 func (s *Store) Discard(ctx context.Context, op string, definite bool, err error, ps ...Pointer) error {
 	if len(ps) == 0 {
 		return err
 	}
 	if !definite {
-		return &KeptError{Op: op, Pointers: ps, MaybeSent: true, Err: err}
+		return &KeptError{Op: op, Pointers: ps, Ambiguous: true, Err: err}
 	}
 	if derr := s.deleteDetached(ctx, ps); derr != nil {
 		return &KeptError{Op: op, Pointers: ps, Err: err, CleanupErr: derr}

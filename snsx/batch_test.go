@@ -450,7 +450,7 @@ func TestPublishBatchAmbiguousErrorKeepsPayloads(t *testing.T) {
 		t.Fatalf("expect the SNS error, got %v", err)
 	}
 	var ke *payload.KeptError
-	if !errors.As(err, &ke) || !ke.MaybeSent || len(ke.Pointers) != 2 {
+	if !errors.As(err, &ke) || !ke.Ambiguous || len(ke.Pointers) != 2 {
 		t.Fatalf("expect a KeptError naming both payloads, got %v", err)
 	}
 	e.expectCalls(t, "PutObject", "PutObject", "PublishBatch")

@@ -464,7 +464,7 @@ func TestPublishSNSFailureCleanupFailure(t *testing.T) {
 		t.Fatalf("expect the SNS error, got %v", err)
 	}
 	var ke *payload.KeptError
-	if !errors.As(err, &ke) || ke.MaybeSent || ke.CleanupErr == nil || len(ke.Pointers) != 1 {
+	if !errors.As(err, &ke) || ke.Ambiguous || ke.CleanupErr == nil || len(ke.Pointers) != 1 {
 		t.Errorf("expect a KeptError naming the orphan and the clean-up failure, got %v", err)
 	}
 	e.expectCalls(t, "PutObject", "Publish", "DeleteObject")
@@ -579,7 +579,7 @@ func TestPublishCanceledAfterUpload(t *testing.T) {
 		t.Fatalf("expect %v, got %v", context.Canceled, err)
 	}
 	var ke *payload.KeptError
-	if !errors.As(err, &ke) || !ke.MaybeSent || len(ke.Pointers) != 1 {
+	if !errors.As(err, &ke) || !ke.Ambiguous || len(ke.Pointers) != 1 {
 		t.Fatalf("expect a KeptError naming the payload, got %v", err)
 	}
 	e.expectCalls(t, "PutObject", "Publish")

@@ -45,7 +45,7 @@ func DiscardFailedEntries(ctx context.Context, store *payload.Store, logger *slo
 	var ke *payload.KeptError
 	if errors.As(err, &ke) {
 		logger.Warn("payloads of failed batch entries left in S3", "op", op,
-			"payloads", ke.Pointers, "maybeSent", ke.MaybeSent, "error", err)
+			"payloads", ke.Pointers, "maybeSent", ke.Ambiguous, "error", err)
 	}
 }
 
