@@ -496,18 +496,40 @@ func TestIntegDisallowedBucket(t *testing.T) {
 	it := newInteg(t, false, nil)
 	it.send(text(300<<10), nil)
 	other := it.env.Bucket(t)
-	consumer, err := sqsx.New(it.env.SQS, it.env.S3, func(o *sqsx.Options) { o.Bucket = other })
+	// Strict: the call fails.
+	strict, err := sqsx.New(it.env.SQS, it.env.S3, func(o *sqsx.Options) { o.Bucket = other; o.Unresolved = sqsx.UnresolvedFail })
 	if err != nil {
 		t.Fatal(err)
 	}
 	var gotErr error
 	for deadline := time.Now().Add(30 * time.Second); gotErr == nil && time.Now().Before(deadline); {
-		_, gotErr = consumer.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		_, gotErr = strict.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(it.queue), WaitTimeSeconds: 1, VisibilityTimeout: 1,
 		})
 	}
 	if !errors.Is(gotErr, sqsx.ErrBucketNotAllowed) {
 		t.Fatalf("expect ErrBucketNotAllowed, got %v", gotErr)
+	}
+	// Default: the message is left in the queue and reported.
+	consumer, err := sqsx.New(it.env.SQS, it.env.S3, func(o *sqsx.Options) { o.Bucket = other })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var us []sqsx.UnresolvedMessage
+	for deadline := time.Now().Add(30 * time.Second); len(us) == 0 && time.Now().Before(deadline); {
+		out, err := consumer.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(it.queue), WaitTimeSeconds: 1, VisibilityTimeout: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) != 0 {
+			t.Fatalf("expect no message handed out, got %d", len(out.Messages))
+		}
+		us = sqsx.GetUnresolvedMessages(out.ResultMetadata)
+	}
+	if len(us) != 1 || us[0].Code != sqsx.CodeBucketNotAllowed || us[0].Action != sqsx.UnresolvedLeft {
+		t.Fatalf("expect the message left as %s, got %+v", sqsx.CodeBucketNotAllowed, us)
 	}
 	// The producer's own client (whose bucket it is) still reads it.
 	it.delete(it.receive(1)[0])

@@ -137,6 +137,10 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return u.fail(err)
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
+		// The CLI shows what it received, one message at a time: a message
+		// it cannot resolve is reported (with a hint) rather than left
+		// silently in the queue.
+		o.Unresolved = sqsx.UnresolvedFail
 		o.Bucket = f.bucket
 		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
 	})
