@@ -28,9 +28,9 @@
 //
 // # Choosing faults
 //
-// Random faults come from [Rule]s: the first rule that matches a request
-// decides, drawing from a random source seeded with [Options.Seed], whether
-// it gets a fault and which. With the same seed the same sequence of
+// Random faults come from rules (see [Rule]): the first rule that matches a
+// request decides, drawing from a random source seeded with [Options.Seed],
+// whether it gets a fault and which. With the same seed the same sequence of
 // requests gets the same faults; with concurrent requests the sequence
 // depends on their timing, so a soak test should log its seed and
 // [Proxy.Stats] or [Proxy.Events] rather than expect a replay to match.
@@ -40,8 +40,49 @@
 // can be replaced while requests run ([Proxy.SetRules]) and all faults
 // suspended ([Proxy.Disable]), for example for a soak test's drain phase.
 //
-// [Matcher]s select requests by operation: [S3], [SQS] and [SNS] take
-// operation names as the SDK spells them, and [Operation] names any request.
+// A [Matcher] selects requests: [S3], [SQS] and [SNS] match operations named
+// as the SDK spells them, and [Operation] names any request.
+//
+// # What the SDK does with each fault
+//
+// Measured with aws-sdk-go-v2 v1.48 against the local servers (see
+// integ_test.go, which checks the deterministic ones). The default retryer
+// makes 3 attempts; "retried" means it uses them all on a fault that
+// persists.
+//
+//   - ErrorBefore: a *smithy.GenericAPIError with code ServiceUnavailable and
+//     HTTP status 503; retried.
+//   - ErrorAfter: code InternalError, status 500 (for SNS a
+//     *types.InternalErrorException); retried, and every attempt takes
+//     effect: a SendMessage that fails 3 times leaves 3 copies in the queue.
+//   - ResetBefore, ResetAfter: a *smithyhttp.RequestSendError ("connection
+//     reset by peer"); retried. But a GET or HEAD on a reused connection is
+//     first retried by Go's http.Transport, out of the SDK's sight and even
+//     with RetryMaxAttempts = 1, on another connection: inject 2 for the SDK
+//     to see one reset.
+//   - SlowAfter: with a caller's deadline shorter than the delay, a
+//     *smithy.CanceledError wrapping context.DeadlineExceeded; not retried,
+//     and the request took effect.
+//   - Truncate: a response with a body fails to decode: a
+//     *smithy.DeserializationError wrapping io.ErrUnexpectedEOF, not
+//     retried, though the request took effect. SNS's XML decoder stops after
+//     the last field it needs, so a late cut goes unnoticed. GetObject
+//     succeeds and reading its Body returns io.ErrUnexpectedEOF (the body is
+//     the caller's to retry). A response without a body (PutObject, HEAD)
+//     breaks off in its header block: a RequestSendError, retried.
+//   - BitFlip: GetObject checks the CRC32 the SDK uploaded with the object:
+//     the whole corrupt body is read, then Read returns the SDK's checksum
+//     error ("checksum did not match"). SQS checks MD5OfMessageBody, so a
+//     flip in a body or its MD5 is a checksum error and one in the JSON
+//     syntax a DeserializationError; a flip elsewhere passes: a corrupt
+//     MessageId or ReceiptHandle, a missing field, or a ReceiveMessage that
+//     returns no messages while the ones received stay invisible until their
+//     visibility timeout. SNS Publish mostly returns a corrupt MessageId.
+//   - Forbidden: code AccessDenied, status 403 (for SNS a
+//     *types.AuthorizationErrorException); not retried.
+//
+// The SDK logs a warning when it cannot drain a truncated response; set
+// Logger to logging.Nop{} in the client's options to keep test output clean.
 //
 // # Memory and streaming
 //

@@ -718,6 +718,12 @@ func TestRulesAndInjections(t *testing.T) {
 	if got := s3req(http.MethodPut, "/b/k"); got != 503 {
 		t.Errorf("enabled: expect the injection, got %d", got)
 	}
+	// ClearPending drops what is left of the injections.
+	p.Inject(S3("PutObject"), ErrorBefore, 2)
+	p.Inject(nil, ErrorAfter, 1)
+	if got := p.ClearPending(); got != 3 || p.Pending() != 0 {
+		t.Errorf("expect 3 faults cleared and none pending, got %d, %d", got, p.Pending())
+	}
 	// SetRules replaces the rules and their counts.
 	if err := p.SetRules(Rule{Match: S3("DeleteObject"), Modes: []Mode{Forbidden}, Rate: 1}); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package faultproxy
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -158,19 +157,23 @@ func credentialService(r *http.Request) string {
 	return parts[3]
 }
 
-// s3Subresources names the bucket operations on a subresource by method.
-// DELETE ?lifecycle is DeleteBucketLifecycle, without "Configuration".
-var s3Subresources = map[string]map[string]string{
-	"lifecycle":  {http.MethodGet: "GetBucketLifecycleConfiguration", http.MethodPut: "PutBucketLifecycleConfiguration", http.MethodDelete: "DeleteBucketLifecycle"},
-	"encryption": {http.MethodGet: "GetBucketEncryption", http.MethodPut: "PutBucketEncryption", http.MethodDelete: "DeleteBucketEncryption"},
-	"tagging":    {http.MethodGet: "GetBucketTagging", http.MethodPut: "PutBucketTagging", http.MethodDelete: "DeleteBucketTagging"},
-	"policy":     {http.MethodGet: "GetBucketPolicy", http.MethodPut: "PutBucketPolicy", http.MethodDelete: "DeleteBucketPolicy"},
-	"versioning": {http.MethodGet: "GetBucketVersioning", http.MethodPut: "PutBucketVersioning"},
-	"acl":        {http.MethodGet: "GetBucketAcl", http.MethodPut: "PutBucketAcl"},
-	"location":   {http.MethodGet: "GetBucketLocation"},
-	"uploads":    {http.MethodGet: "ListMultipartUploads"},
-	"versions":   {http.MethodGet: "ListObjectVersions"},
-	"delete":     {http.MethodPost: "DeleteObjects"},
+// s3Subresources names the bucket operations on a subresource by method,
+// in the order they are looked for. DELETE ?lifecycle is
+// DeleteBucketLifecycle, without "Configuration".
+var s3Subresources = []struct {
+	sub      string
+	byMethod map[string]string
+}{
+	{"delete", map[string]string{http.MethodPost: "DeleteObjects"}},
+	{"uploads", map[string]string{http.MethodGet: "ListMultipartUploads"}},
+	{"versions", map[string]string{http.MethodGet: "ListObjectVersions"}},
+	{"lifecycle", map[string]string{http.MethodGet: "GetBucketLifecycleConfiguration", http.MethodPut: "PutBucketLifecycleConfiguration", http.MethodDelete: "DeleteBucketLifecycle"}},
+	{"encryption", map[string]string{http.MethodGet: "GetBucketEncryption", http.MethodPut: "PutBucketEncryption", http.MethodDelete: "DeleteBucketEncryption"}},
+	{"tagging", map[string]string{http.MethodGet: "GetBucketTagging", http.MethodPut: "PutBucketTagging", http.MethodDelete: "DeleteBucketTagging"}},
+	{"policy", map[string]string{http.MethodGet: "GetBucketPolicy", http.MethodPut: "PutBucketPolicy", http.MethodDelete: "DeleteBucketPolicy"}},
+	{"versioning", map[string]string{http.MethodGet: "GetBucketVersioning", http.MethodPut: "PutBucketVersioning"}},
+	{"acl", map[string]string{http.MethodGet: "GetBucketAcl", http.MethodPut: "PutBucketAcl"}},
+	{"location", map[string]string{http.MethodGet: "GetBucketLocation"}},
 }
 
 // s3Operation names an S3 request from its x-id parameter, or else from its
@@ -189,9 +192,9 @@ func s3Operation(r *http.Request) string {
 		}
 		return ""
 	case key == "":
-		for sub, byMethod := range s3Subresources {
-			if has(sub) {
-				return byMethod[r.Method]
+		for _, s := range s3Subresources {
+			if has(s.sub) {
+				return s.byMethod[r.Method]
 			}
 		}
 		switch r.Method {
@@ -259,13 +262,4 @@ func s3Operation(r *http.Request) string {
 		return "DeleteObject"
 	}
 	return ""
-}
-
-// formOf parses body as a form, or returns nil if it is not one.
-func formOf(body []byte) url.Values {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil
-	}
-	return form
 }

@@ -89,12 +89,3 @@ func (m Mode) String() string {
 }
 
 func (m Mode) valid() bool { return m >= None && m < numModes }
-
-// forwards reports whether the request is sent to the server in mode m.
-func (m Mode) forwards() bool {
-	switch m {
-	case ErrorBefore, ResetBefore, Forbidden:
-		return false
-	}
-	return true
-}

@@ -295,10 +295,9 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := readForm(r, p.opts.MaxFormBody); err != nil {
 		return // the client went away while sending its body
 	}
-	e := Event{Time: time.Now(), Op: Operation(r), Method: r.Method, URI: r.RequestURI}
-	d := p.decide(r)
-	mode, upstreamErr := p.serve(w, r, d, e.Op)
-	p.record(d, e, mode, upstreamErr)
+	x := &exchange{p: p, w: w, r: r, e: Event{Time: time.Now(), Op: Operation(r), Method: r.Method, URI: r.RequestURI}}
+	x.d = p.decide(r)
+	x.serve()
 }
 
 // readForm reads a form-encoded body of up to limit bytes into r.PostForm,
@@ -322,6 +321,15 @@ func readForm(r *http.Request, limit int64) error {
 	r.PostForm = formOf(body)
 	r.Body = readCloser{bytes.NewReader(body), r.Body}
 	return nil
+}
+
+// formOf parses body as a form, or returns nil if it is not one.
+func formOf(body []byte) url.Values {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil
+	}
+	return form
 }
 
 type readCloser struct {

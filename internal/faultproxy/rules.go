@@ -12,7 +12,8 @@ import (
 // the proxy takes the first rule whose Match matches it and draws from the
 // seeded random source: with probability Rate the request gets a fault,
 // chosen uniformly from Modes (list a mode twice to weight it). Requests that
-// no rule matches pass through.
+// no rule matches pass through, and since the first match decides, a rule
+// with Rate 0 exempts the requests it matches from the rules after it.
 type Rule struct {
 	// Name labels the rule in Stats; it may be empty.
 	Name string
@@ -29,7 +30,7 @@ type Rule struct {
 func (r Rule) validate() error {
 	var err error
 	if math.IsNaN(r.Rate) || r.Rate < 0 || r.Rate > 1 {
-		err = errors.Join(err, fmt.Errorf("Rate %v is not between 0 and 1", r.Rate))
+		err = errors.Join(err, fmt.Errorf("rate %v is not between 0 and 1", r.Rate))
 	}
 	if len(r.Modes) == 0 {
 		err = errors.Join(err, errors.New("no Modes"))
@@ -119,10 +120,25 @@ func (p *Proxy) Inject(match Matcher, mode Mode, n int) {
 func (p *Proxy) Pending() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.pendingLocked()
+}
+
+func (p *Proxy) pendingLocked() int {
 	n := 0
 	for _, in := range p.injections {
 		n += in.left
 	}
+	return n
+}
+
+// ClearPending drops the pending injections and returns how many faults
+// they still held: between the phases of a test, so that faults meant for one
+// do not fall on the next.
+func (p *Proxy) ClearPending() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.pendingLocked()
+	p.injections = nil
 	return n
 }
 

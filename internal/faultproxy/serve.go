@@ -13,10 +13,31 @@ import (
 	"time"
 )
 
-// serve answers r in mode d.mode and returns the mode it actually applied,
-// and whether forwarding failed on the server's side.
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, d decision, op string) (Mode, bool) {
-	switch d.mode {
+// exchange is one request being served.
+type exchange struct {
+	p *Proxy
+	w http.ResponseWriter
+	r *http.Request
+	d decision
+	e Event // for the event log; e.Op is the request's Operation
+	// counted is set once the exchange is in the Stats.
+	counted bool
+}
+
+// count puts the exchange in the Stats under mode, once. The proxy counts a
+// request before the client can see any of its answer, so that Stats taken
+// when an SDK call returns include every request the call made.
+func (x *exchange) count(mode Mode, upstreamErr bool) {
+	if !x.counted {
+		x.counted = true
+		x.p.record(x.d, x.e, mode, upstreamErr)
+	}
+}
+
+// serve answers the request in mode x.d.mode, or as near as it can get.
+func (x *exchange) serve() {
+	w, r, mode := x.w, x.r, x.d.mode
+	switch mode {
 	case ErrorBefore, Forbidden:
 		// Read the body as a server that rejects a request does, so that the
 		// client is not cut off while still sending it; unless the client
@@ -25,51 +46,59 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, d decision, op str
 			io.Copy(io.Discard, r.Body)
 		}
 		status := http.StatusServiceUnavailable
-		if d.mode == Forbidden {
+		if mode == Forbidden {
 			status = http.StatusForbidden
 		}
-		writeError(w, r, op, status, d.mode, "faultproxy: injected "+d.mode.String())
-		return d.mode, false
+		x.count(mode, false)
+		writeError(w, r, x.e.Op, status, mode, "faultproxy: injected "+mode.String())
+		return
 	case ResetBefore:
+		x.count(mode, false)
 		reset(w)
-		return d.mode, false
+		return
 	}
 
-	resp, err := p.forward(r)
+	resp, err := x.p.forward(r)
 	if err != nil {
 		if r.Context().Err() != nil {
-			return None, false // the client went away; nobody to answer
+			x.count(None, false) // the client went away; nobody to answer
+			return
 		}
-		writeError(w, r, op, http.StatusBadGateway, None, "faultproxy: forwarding: "+err.Error())
-		return None, true
+		x.count(None, true)
+		writeError(w, r, x.e.Op, http.StatusBadGateway, None, "faultproxy: forwarding: "+err.Error())
+		return
 	}
 	defer resp.Body.Close()
 
-	switch d.mode {
+	switch mode {
 	case ErrorAfter:
 		io.Copy(io.Discard, resp.Body)
-		writeError(w, r, op, http.StatusInternalServerError, d.mode, "faultproxy: injected ErrorAfter")
+		x.count(mode, false)
+		writeError(w, r, x.e.Op, http.StatusInternalServerError, mode, "faultproxy: injected ErrorAfter")
 	case ResetAfter:
 		io.Copy(io.Discard, resp.Body)
+		x.count(mode, false)
 		reset(w)
 	case SlowAfter:
-		t := time.NewTimer(p.opts.SlowDelay)
+		t := time.NewTimer(x.p.opts.SlowDelay)
 		defer t.Stop()
 		select {
 		case <-t.C:
-		case <-p.closing:
+		case <-x.p.closing:
 		case <-r.Context().Done():
-			return d.mode, false
 		}
-		copyResponse(w, resp, nil)
+		x.count(mode, false)
+		if r.Context().Err() == nil {
+			copyResponse(w, resp, nil)
+		}
 	case Truncate:
-		p.truncate(w, resp, d.salt)
+		x.truncate(resp)
 	case BitFlip:
-		return p.bitFlip(w, resp, d.salt), false
+		x.bitFlip(resp)
 	default:
+		x.count(None, false)
 		copyResponse(w, resp, nil)
 	}
-	return d.mode, false
 }
 
 // forward sends r to the target as the client sent it: same method, path,
@@ -173,20 +202,23 @@ func readPrefix(body io.Reader, max int64) ([]byte, int64, error) {
 }
 
 // truncate writes resp with its original length and a strict prefix of its
-// body, cut at a point salt picks within the bytes it buffers, then closes the
-// connection. A response with no body loses the end of its header block.
-func (p *Proxy) truncate(w http.ResponseWriter, resp *http.Response, salt uint64) {
-	prefix, total, err := readPrefix(resp.Body, p.opts.MaxBuffer)
+// body, cut at a point the decision's salt picks within the bytes it buffers,
+// then closes the connection. A response with no body loses the end of its
+// header block.
+func (x *exchange) truncate(resp *http.Response) {
+	prefix, total, err := readPrefix(resp.Body, x.p.opts.MaxBuffer)
 	if err != nil {
+		x.count(None, true)
 		panic(http.ErrAbortHandler)
 	}
-	conn, bw, err := http.NewResponseController(w).Hijack()
+	x.count(Truncate, false)
+	conn, bw, err := http.NewResponseController(x.w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	defer conn.Close()
 	// The client may stop reading; the write must not hang Close.
-	conn.SetWriteDeadline(time.Now().Add(p.opts.CloseTimeout))
+	conn.SetWriteDeadline(time.Now().Add(x.p.opts.CloseTimeout))
 	h := resp.Header.Clone()
 	removeHopHeaders(h)
 	fmt.Fprintf(bw, "HTTP/1.1 %03d %s\r\n", resp.StatusCode, http.StatusText(resp.StatusCode))
@@ -198,26 +230,27 @@ func (p *Proxy) truncate(w http.ResponseWriter, resp *http.Response, salt uint64
 	h.Set("Content-Length", strconv.FormatInt(total, 10))
 	h.Write(bw)
 	bw.WriteString("\r\n")
-	bw.Write(prefix[:salt%uint64(len(prefix))])
+	bw.Write(prefix[:x.d.salt%uint64(len(prefix))])
 	bw.Flush()
 }
 
 // bitFlip writes resp with one bit of its body flipped, within the first
-// MaxBuffer bytes, at a place salt picks. It returns the mode it applied:
-// None if the body was empty.
-func (p *Proxy) bitFlip(w http.ResponseWriter, resp *http.Response, salt uint64) Mode {
-	prefix, err := io.ReadAll(io.LimitReader(resp.Body, p.opts.MaxBuffer))
+// MaxBuffer bytes, at a place the decision's salt picks. An empty body is
+// passed through and counted under None.
+func (x *exchange) bitFlip(resp *http.Response) {
+	prefix, err := io.ReadAll(io.LimitReader(resp.Body, x.p.opts.MaxBuffer))
 	if err != nil {
+		x.count(None, true)
 		panic(http.ErrAbortHandler)
 	}
-	mode := None
-	if len(prefix) > 0 {
-		bit := salt % (uint64(len(prefix)) * 8)
+	if len(prefix) == 0 {
+		x.count(None, false)
+	} else {
+		bit := x.d.salt % (uint64(len(prefix)) * 8)
 		prefix[bit/8] ^= 1 << (bit % 8)
-		mode = BitFlip
+		x.count(BitFlip, false)
 	}
-	copyResponse(w, resp, prefix)
-	return mode
+	copyResponse(x.w, resp, prefix)
 }
 
 // writeError answers r with status and an error body in the format of its

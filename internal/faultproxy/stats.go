@@ -10,12 +10,15 @@ import (
 
 // Stats counts what the proxy has done since New. Get it with [Proxy.Stats].
 type Stats struct {
-	// Requests counts every request the proxy received, including those
-	// still in flight.
+	// Requests counts every request the proxy received.
 	Requests int64
-	// Modes counts finished requests by what was done to them; None counts
-	// the ones passed through unchanged. A request counts under the mode it
-	// actually got: a BitFlip of an empty body counts as None.
+	// Modes counts requests by what was done to them; None counts the ones
+	// passed through unchanged. A request counts once the proxy knows what
+	// it does, before the client sees any of its answer, so that Stats taken
+	// when an SDK call returns include every request the call made; until
+	// then it counts only in Requests (such as one SlowAfter is holding). It
+	// counts under the mode it actually got: a BitFlip of an empty body
+	// counts as None.
 	Modes map[Mode]int64
 	// Ops breaks Modes down by [Operation]; requests it cannot name count
 	// under "other".
@@ -40,7 +43,7 @@ type RuleStats struct {
 	Faults int64
 }
 
-// Faults returns how many finished requests got a fault.
+// Faults returns how many requests got a fault.
 func (s Stats) Faults() int64 {
 	var n int64
 	for m, c := range s.Modes {
@@ -173,7 +176,7 @@ func (p *Proxy) Events() []Event {
 	return append(slices.Clone(p.events[p.next:]), p.events[:p.next]...)
 }
 
-// record counts a finished request that got mode, and logs it if a fault.
+// record counts a request that got mode, and logs it if a fault.
 func (p *Proxy) record(d decision, e Event, mode Mode, upstreamErr bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
