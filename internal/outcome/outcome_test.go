@@ -43,7 +43,7 @@ func ok(w http.ResponseWriter, r *http.Request) {
 
 // send makes one SendMessage through a server that answers the attempts in
 // turn (the last answer repeats), with up to 3 attempts.
-func send(t *testing.T, answers ...answer) (*Tracker, error, int) {
+func send(t *testing.T, answers ...answer) (*Tracker, int, error) {
 	t.Helper()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +54,7 @@ func send(t *testing.T, answers ...answer) (*Tracker, error, int) {
 	return sendTo(t, srv.URL, &n)
 }
 
-func sendTo(t *testing.T, url string, n *atomic.Int32) (*Tracker, error, int) {
+func sendTo(t *testing.T, url string, n *atomic.Int32) (*Tracker, int, error) {
 	t.Helper()
 	client := sqs.New(sqs.Options{
 		Region:           "us-east-1",
@@ -66,7 +66,7 @@ func sendTo(t *testing.T, url string, n *atomic.Int32) (*Tracker, error, int) {
 	_, err := client.SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(url + "/q"), MessageBody: aws.String("test"),
 	}, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, tr.Install) })
-	return &tr, err, int(n.Load())
+	return &tr, int(n.Load()), err
 }
 
 func TestTrackerSeesEveryAttempt(t *testing.T) {
@@ -88,7 +88,7 @@ func TestTrackerSeesEveryAttempt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err, sent := send(t, tt.answers...)
+			tr, sent, err := send(t, tt.answers...)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -103,7 +103,7 @@ func TestTrackerSeesEveryAttempt(t *testing.T) {
 }
 
 func TestTrackerCountsUncertainAttempts(t *testing.T) {
-	tr, err, _ := send(t, status(503, "ServiceUnavailable"), reset, ok)
+	tr, _, err := send(t, status(503, "ServiceUnavailable"), reset, ok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestTrackerDialRefusedIsDefinite(t *testing.T) {
 	}
 	url := "http://" + l.Addr().String()
 	l.Close() // Nothing listens there now.
-	tr, err, _ := sendTo(t, url, new(atomic.Int32))
+	tr, _, err := sendTo(t, url, new(atomic.Int32))
 	if err == nil {
 		t.Fatal("send to a closed port succeeded")
 	}
