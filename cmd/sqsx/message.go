@@ -34,6 +34,10 @@ type messageJSON struct {
 	Body          *string             `json:"body,omitempty"`
 	Deleted       *bool               `json:"deleted,omitempty"`
 	Warning       string              `json:"warning,omitempty"`
+	// Error and Hint: the message could not be received (or, for peek,
+	// its body could not be read); it has no body.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
 	attrs         map[string]types.MessageAttributeValue
 }
 
