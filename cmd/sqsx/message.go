@@ -38,7 +38,7 @@ type messageJSON struct {
 	// its body could not be read); it has no body.
 	Error string `json:"error,omitempty"`
 	Hint  string `json:"hint,omitempty"`
-	attrs         map[string]types.MessageAttributeValue
+	attrs map[string]types.MessageAttributeValue
 }
 
 // attrJSON is a message attribute as --json prints it; a Binary value is
