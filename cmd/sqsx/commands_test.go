@@ -156,7 +156,7 @@ func TestJSONUsageErrors(t *testing.T) {
 // request.
 func TestJSONFailure(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "", "send", "--json", "--queue-url", "http://localhost:1/1/q", "--bucket", "b-1")
-	if code != exitError || stdout != "" {
+	if code != exitUsage || stdout != "" {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
 	var e errorJSON

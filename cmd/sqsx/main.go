@@ -42,7 +42,8 @@
 // AWS_ENDPOINT_URL) select other endpoints, such as local servers; S3 then
 // uses path-style addressing (or pass --path-style).
 //
-// Exit status: 0 on success, 1 on errors, 2 on invalid usage, 3 when there
+// Exit status: 0 on success, 1 on errors, 2 on invalid usage or input (an
+// empty body, or one sent in SQS or SNS that is not text), 3 when there
 // was nothing: receive or peek got no message within the wait time, or
 // lifecycle --show found no rule; 4 when doctor found a failure.
 package main
@@ -118,7 +119,8 @@ example local servers); S3 then uses path-style addressing.
 Exit status:
   0  success
   1  error (the message says what to do next)
-  2  invalid usage
+  2  invalid usage or input: an empty body, or a body sent in SQS or
+     SNS itself that is not text (pass --always-s3 for other bytes)
   3  nothing there: receive or peek got no message within --wait,
      lifecycle --show found no rule
   4  doctor found at least one FAIL
