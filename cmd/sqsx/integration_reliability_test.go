@@ -94,6 +94,7 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 			if id == big {
 				if _, ok := m["body"]; ok || m["deleted"] != nil || !strings.Contains(m["error"].(string), "over the 1MiB of --max-payload-size") ||
 					!strings.Contains(m["hint"].(string), "--max-payload-size 3MiB") || !strings.Contains(m["hint"].(string), "--out-dir") ||
+					strings.Count(m["hint"].(string), "--max-payload-size") != 1 ||
 					m["receipt_handle"] == "" {
 					t.Errorf("oversize message: %v", m)
 				}

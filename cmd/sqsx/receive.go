@@ -403,7 +403,7 @@ func tooLarge(id string, size, limit int64, f *receiveFlags) error {
 		hint = fmt.Sprintf("With --json the body is held in memory: pass --out-dir DIR to stream it to a file instead, or --max-payload-size %s (or none) if you have the memory.",
 			formatSize(roundUpMiB(size)))
 	}
-	return withHint(fmt.Errorf("message %s: %w: its payload is %d bytes, over the %s of --max-payload-size", id, sqsx.ErrPayloadTooLarge, size, formatSize(limit)),
+	return replaceHint(fmt.Errorf("message %s: %w: its payload is %d bytes, over the %s of --max-payload-size", id, sqsx.ErrPayloadTooLarge, size, formatSize(limit)),
 		hint+" The message was not deleted; it is delivered again after its visibility timeout.")
 }
 
