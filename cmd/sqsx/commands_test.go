@@ -105,7 +105,102 @@ func TestNewCommandsUsage(t *testing.T) {
 			if tt.wantCode != 0 && stdout != "" {
 				t.Errorf("unexpected stdout on failure: %s", stdout)
 			}
+			// No advice is given twice.
+			if n := strings.Count(stderr, "exactly as 'sqsx receive' printed it"); n > 1 {
+				t.Errorf("stderr gives the same advice %d times:\n%s", n, stderr)
+			}
+			seen := map[string]bool{}
+			for _, line := range strings.Split(stderr, "\n") {
+				if line != "" && seen[line] {
+					t.Errorf("stderr repeats %q:\n%s", line, stderr)
+				}
+				seen[line] = true
+			}
 		})
+	}
+}
+
+func TestSizeFlag(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "512KiB": 512 << 10, "64MiB": 64 << 20, "1GiB": 1 << 30, "1.5GiB": 3 << 29, "none": noLimit} {
+		var f sizeFlag
+		if err := f.Set(in); err != nil || f.limit(7) != want {
+			t.Errorf("Set(%q): expect %d, got %d, %v", in, want, f.limit(7), err)
+		}
+	}
+	for _, in := range []string{"0", "-1", "lots", "64MB", "NaN", ""} {
+		var f sizeFlag
+		if err := f.Set(in); err == nil {
+			t.Errorf("Set(%q): expect an error, got %d", in, f.n)
+		}
+	}
+	var unset sizeFlag
+	if unset.limit(7) != 7 || unset.String() != "" {
+		t.Errorf("unset flag: limit %d, String %q", unset.limit(7), unset.String())
+	}
+	for n, want := range map[int64]string{64 << 20: "64MiB", 1 << 30: "1GiB", 1536 << 10: "1536KiB", 1000: "1000"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d): expect %s, got %s", n, want, got)
+		}
+	}
+	code, _, stderr := runCLI(t, "", "receive", "--queue-url", "http://localhost:1/1/q", "--max-payload-size", "0")
+	if code != exitUsage || !strings.Contains(stderr, "none for no limit") {
+		t.Errorf("--max-payload-size 0: exit %d, stderr %s", code, stderr)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:4566/000000000000/q":  "http://127.0.0.1:4566/000000000000/q",
+		"AQEB+x/y==":                            "AQEB+x/y==",
+		"a b":                                   "'a b'",
+		"it's":                                  `'it'\''s'`,
+		"-..s3BucketName..-b-..s3BucketName..-": "-..s3BucketName..-b-..s3BucketName..-",
+		"$HOME;rm":                              "'$HOME;rm'",
+		"":                                      "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q): expect %s, got %s", in, want, got)
+		}
+	}
+	cmd := deleteCommand("http://h/1/q", "a'b", &awsFlags{region: "eu-west-1", profile: "dev"})
+	if want := `sqsx delete --queue-url http://h/1/q --receipt-handle 'a'\''b' --region eu-west-1 --profile dev`; cmd != want {
+		t.Errorf("deleteCommand: expect %s, got %s", want, cmd)
+	}
+}
+
+func TestLimitedReader(t *testing.T) {
+	tooLarge := errors.New("too large")
+	for _, tt := range []struct {
+		size, limit int64
+		fail        bool
+	}{{10, 10, false}, {11, 10, true}, {3 << 20, 1 << 20, true}, {5, 1 << 20, false}} {
+		l := &limitedReader{r: bytes.NewReader(make([]byte, tt.size)), left: tt.limit, tooLarge: func(int64) error { return tooLarge }}
+		n, err := io.Copy(io.Discard, l)
+		if tt.fail != (err == tooLarge) || !tt.fail && n != tt.size || n > tt.limit {
+			t.Errorf("%d bytes, limit %d: read %d, %v", tt.size, tt.limit, n, err)
+		}
+	}
+}
+
+func TestKeptHint(t *testing.T) {
+	ptr := payload.Pointer{Bucket: "b-1", Key: "k1"}
+	maybe := &payload.KeptError{Op: "SendMessage", Pointers: []payload.Pointer{ptr}, Ambiguous: true,
+		Err: &smithy.OperationError{ServiceID: "SQS", OperationName: "SendMessage", Err: &smithyhttp.RequestSendError{Err: errors.New("reset")}}}
+	msg, hint := describe(fmt.Errorf("x: %w", maybe))
+	for _, w := range []string{"could not reach SQS", "may have been sent", "s3://b-1/k1"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q lacks %q", msg, w)
+		}
+	}
+	for _, w := range []string{"AWS_ENDPOINT_URL_SQS", "sqsx peek", "twice", "aws s3 rm s3://b-1/k1"} {
+		if !strings.Contains(hint, w) {
+			t.Errorf("hint %q lacks %q", hint, w)
+		}
+	}
+	left := &payload.KeptError{Op: "SendMessage", Pointers: []payload.Pointer{ptr}, Err: errors.New("refused"), CleanupErr: errors.New("denied")}
+	msg, hint = describe(left)
+	if !strings.Contains(msg, "was not sent") || !strings.Contains(msg, "denied") || !strings.Contains(hint, "aws s3 rm s3://b-1/k1") {
+		t.Errorf("cleanup failure: %q, %q", msg, hint)
 	}
 }
 
@@ -156,7 +251,7 @@ func TestJSONUsageErrors(t *testing.T) {
 // request.
 func TestJSONFailure(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "", "send", "--json", "--queue-url", "http://localhost:1/1/q", "--bucket", "b-1")
-	if code != exitError || stdout != "" {
+	if code != exitUsage || stdout != "" {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
 	var e errorJSON

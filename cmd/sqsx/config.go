@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sqsx/sqsx/internal/benchutil"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -221,4 +223,75 @@ func readStdinNote(stdin io.Reader, u *ui, what string) {
 	if isTerminal(stdin) {
 		u.notef("sqsx %s: reading %s from the terminal; end it with Ctrl-D\n", u.cmd, what)
 	}
+}
+
+// noLimit is the value of a sizeFlag given as "none".
+const noLimit = -1
+
+// sizeFlag is a size in bytes, given as a number of bytes or with a KiB, MiB
+// or GiB suffix (512KiB, 64MiB, 1.5GiB), or "none" for no limit (noLimit).
+type sizeFlag struct {
+	n   int64
+	set bool
+}
+
+// String returns the size as given, or "" when not set.
+func (s *sizeFlag) String() string {
+	switch {
+	case s == nil || !s.set:
+		return ""
+	case s.n == noLimit:
+		return "none"
+	}
+	return formatSize(s.n)
+}
+
+// Set parses a size.
+func (s *sizeFlag) Set(v string) error {
+	if v == "none" {
+		s.n, s.set = noLimit, true
+		return nil
+	}
+	n, err := benchutil.ParseSize(v)
+	switch {
+	case err != nil || n < 0:
+		return fmt.Errorf("%q is not a size: give bytes, or a number with KiB, MiB or GiB (e.g. 64MiB), or none", v)
+	case n == 0:
+		return errors.New("0 bytes would refuse every payload: give a positive size, or none for no limit")
+	}
+	s.n, s.set = n, true
+	return nil
+}
+
+// limit returns the size, or def when the flag was not given.
+func (s *sizeFlag) limit(def int64) int64 {
+	if !s.set {
+		return def
+	}
+	return s.n
+}
+
+// formatSize returns n bytes in the largest unit that divides it exactly:
+// 64MiB, 1536KiB, 1000 (bytes).
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// shellQuote quotes s for a POSIX shell, so that a command printed in a hint
+// can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=+@%,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

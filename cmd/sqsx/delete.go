@@ -106,7 +106,7 @@ func runDelete(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		rh, err := payload.ParseReceiptHandle(h)
 		if err != nil {
 			return u.fail(withHint(fmt.Errorf("receipt handle %s: %w", shorten(h), err),
-				"Pass the handle exactly as 'sqsx receive' printed it; nothing was deleted."))
+				"Nothing was deleted."))
 		}
 		if rh.HasPointer() && !f.keepPayload && !slices.Contains(allowed, rh.Pointer.Bucket) {
 			return u.fail(withHint(fmt.Errorf("receipt handle %s names payload %s, in bucket %s, which was not given", shorten(h), rh.Pointer, rh.Pointer.Bucket),

@@ -147,6 +147,7 @@ func TestIntegration(t *testing.T) {
 	c := testenv.Require(t)
 	sqsx := buildCLI(t)
 	integrationCommands(t, c, sqsx)
+	integrationReliability(t, c, sqsx)
 
 	t.Run("LargeBodyRoundTrip", func(t *testing.T) {
 		t.Parallel()

@@ -42,7 +42,8 @@
 // AWS_ENDPOINT_URL) select other endpoints, such as local servers; S3 then
 // uses path-style addressing (or pass --path-style).
 //
-// Exit status: 0 on success, 1 on errors, 2 on invalid usage, 3 when there
+// Exit status: 0 on success, 1 on errors, 2 on invalid usage or input (an
+// empty body, or one sent in SQS or SNS that is not text), 3 when there
 // was nothing: receive or peek got no message within the wait time, or
 // lifecycle --show found no rule; 4 when doctor found a failure.
 package main
@@ -118,7 +119,8 @@ example local servers); S3 then uses path-style addressing.
 Exit status:
   0  success
   1  error (the message says what to do next)
-  2  invalid usage
+  2  invalid usage or input: an empty body, or a body sent in SQS or
+     SNS itself that is not text (pass --always-s3 for other bytes)
   3  nothing there: receive or peek got no message within --wait,
      lifecycle --show found no rule
   4  doctor found at least one FAIL
@@ -318,6 +320,9 @@ func joinLines(a, b string) string {
 type hintedError struct {
 	err  error
 	hint string
+	// replace: the hint replaces the one describe gives err, instead of
+	// following it.
+	replace bool
 }
 
 func (e *hintedError) Error() string { return e.err.Error() }
@@ -325,6 +330,12 @@ func (e *hintedError) Unwrap() error { return e.err }
 
 // withHint returns err with advice on what to do next.
 func withHint(err error, hint string) error { return &hintedError{err: err, hint: hint} }
+
+// replaceHint returns err with advice on what to do next, in place of the
+// advice describe would give.
+func replaceHint(err error, hint string) error {
+	return &hintedError{err: err, hint: hint, replace: true}
+}
 
 // explain returns err as a message that says what went wrong and, on the
 // following lines, what to do about it.
@@ -359,7 +370,7 @@ func errorCode(err error) string {
 func describe(err error) (msg, hint string) {
 	if he, ok := err.(*hintedError); ok {
 		msg, hint = describe(he.err)
-		if hint == genericHint {
+		if he.replace || hint == genericHint {
 			hint = ""
 		}
 		return msg, joinLines(hint, he.hint)
@@ -370,6 +381,7 @@ func describe(err error) (msg, hint string) {
 		noQ   *types.QueueDoesNotExist
 		sendE *smithyhttp.RequestSendError
 		opErr *smithy.OperationError
+		kept  *payload.KeptError
 	)
 	code := errorCode(err)
 	service, op := "the service", ""
@@ -377,6 +389,9 @@ func describe(err error) (msg, hint string) {
 		service, op = opErr.ServiceID, opErr.OperationName
 	}
 	const redelivered = "The message stays in the queue and is delivered again after its visibility timeout."
+	if errors.As(err, &kept) {
+		return keptHint(kept)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "Run the command again to finish what it was doing."
@@ -396,14 +411,14 @@ func describe(err error) (msg, hint string) {
 	case errors.Is(err, sqsx.ErrPayloadNotFound) && errors.As(err, &perr):
 		return fmt.Sprintf("the message's payload s3://%s/%s does not exist (%s)", perr.Bucket, perr.Key, orDefault(code, "not found")),
 			"It was deleted (perhaps by a consumer that received this message before) or expired, or its bucket is gone. " +
-				redelivered + " Remove it with 'sqsx delete --keep-payload', or let a redrive policy move it to a dead-letter queue."
+				redelivered + " 'sqsx receive' on the queue prints the command that deletes it; or let a redrive policy move it to a dead-letter queue."
 
 	case errors.Is(err, payload.ErrChecksumMismatch):
 		return fmt.Sprintf("the payload read from S3 does not match its checksum: %v", err),
 			"Nothing was written. Retry; if it persists the object is corrupt: " + redelivered
 
 	case errors.Is(err, sqsx.ErrPayloadTooLarge):
-		return err.Error(), "The payload is larger than this client accepts. " + redelivered
+		return err.Error(), "Pass --max-payload-size with a larger SIZE (e.g. 1GiB), or none for no limit. " + redelivered
 
 	case errors.Is(err, sqsx.ErrInvalidPointer):
 		return fmt.Sprintf("the message is marked as stored in S3 (it has an %s or %s attribute) but its body is not a valid S3 pointer: %v",
@@ -481,6 +496,30 @@ func describe(err error) (msg, hint string) {
 			"Check the flags against the queue: a FIFO queue needs --group-id, and --dedup-id unless content-based deduplication is on; a standard queue takes no --dedup-id."
 	}
 	return err.Error(), genericHint
+}
+
+// keptHint describes a send or publish that failed and left payloads in S3.
+func keptHint(e *payload.KeptError) (msg, hint string) {
+	msg, hint = describe(e.Err)
+	if hint == genericHint {
+		hint = ""
+	}
+	objs := make([]string, len(e.Pointers))
+	for i, p := range e.Pointers {
+		objs[i] = p.String()
+	}
+	list := strings.Join(objs, " ")
+	if e.Ambiguous {
+		return fmt.Sprintf("%s; the message may have been sent nonetheless, so its payload %s was kept", msg, list),
+			joinLines(hint, "Check whether it arrived (e.g. 'sqsx peek' on the queue) before sending it again, which could deliver it twice. "+
+				"If it did not, the payload is only storage: delete it (aws s3 rm "+list+") or let an S3 lifecycle rule expire it ('sqsx lifecycle').")
+	}
+	left := "may have been left in S3"
+	if e.CleanupErr != nil {
+		left = fmt.Sprintf("was left in S3 (deleting it failed: %v)", e.CleanupErr)
+	}
+	return fmt.Sprintf("%s; the message was not sent, and its payload %s %s", msg, list, left),
+		joinLines(hint, "Delete it (aws s3 rm "+list+") or let an S3 lifecycle rule expire it ('sqsx lifecycle'), and send the message again.")
 }
 
 // genericHint is the advice for errors describe does not recognise.

@@ -221,18 +221,24 @@ func TestSendBodyProblems(t *testing.T) {
 		name  string
 		stdin string
 		args  []string
+		code  int
 		want  []string
 	}{
-		{"missing file", "", []string{"--file", missing}, []string{"reading --file", missing, "no such file"}},
-		{"empty stdin", "", nil, []string{"the message body is empty", "non-empty"}},
-		{"invalid UTF-8", "ok\xff", nil, []string{"not valid UTF-8", "offset 2", "base64"}},
+		{"missing file", "", []string{"--file", missing}, 1, []string{"reading --file", missing, "no such file"}},
+		{"empty stdin", "", nil, 2, []string{"the message body is empty", "non-empty"}},
+		{"invalid UTF-8", "ok\xff", nil, 2, []string{"byte 0xFF is not valid UTF-8, at byte offset 2", "Nothing was sent", "--always-s3", "base64"}},
+		{"NUL", "ok\x00", nil, 2, []string{"character U+0000 is not allowed in SQS messages, at byte offset 2", "--always-s3"}},
+		{"publish invalid UTF-8", "\xffok", []string{"publish"}, 2, []string{"not text that SNS accepts: byte 0xFF is not valid UTF-8, at byte offset 0", "--always-s3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"send", "--queue-url", url, "--bucket", "b-1"}, tt.args...)
+			if len(tt.args) > 0 && tt.args[0] == "publish" {
+				args = []string{"publish", "--topic-arn", "arn:aws:sns:us-east-1:000000000000:t", "--bucket", "b-1"}
+			}
 			code, stdout, stderr := runCLI(t, tt.stdin, args...)
-			if code != 1 {
-				t.Errorf("exit code %d, want 1; stderr: %s", code, stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, tt.code, stderr)
 			}
 			if stdout != "" {
 				t.Errorf("stdout = %q, want nothing", stdout)

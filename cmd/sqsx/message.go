@@ -34,7 +34,11 @@ type messageJSON struct {
 	Body          *string             `json:"body,omitempty"`
 	Deleted       *bool               `json:"deleted,omitempty"`
 	Warning       string              `json:"warning,omitempty"`
-	attrs         map[string]types.MessageAttributeValue
+	// Error and Hint: the message could not be received (or, for peek,
+	// its body could not be read); it has no body.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
+	attrs map[string]types.MessageAttributeValue
 }
 
 // attrJSON is a message attribute as --json prints it; a Binary value is

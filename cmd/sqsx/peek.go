@@ -24,6 +24,9 @@ received with a short visibility timeout and made visible again at once. For
 each message it prints the id, size, attributes and, for a body stored in
 S3, the s3:// pointer. With --body it also prints the bodies, read from S3
 where they are stored (only from --bucket and the --allowed-bucket buckets).
+A body is held in memory to be shown: a payload over --max-payload-size
+(default 64MiB) is not read, and its message is shown with the error (with
+--json, in "error" and "hint"); the exit status is then 1.
 
 A peek is a receive for SQS: it raises the messages' receive count, so on a
 queue with a redrive policy it brings them closer to the dead-letter queue,
@@ -51,6 +54,7 @@ type peekFlags struct {
 	max     int
 	wait    int
 	body    bool
+	maxSize sizeFlag
 }
 
 // parsePeek parses and checks the flags of sqsx peek.
@@ -64,6 +68,7 @@ func parsePeek(args []string) (*peekFlags, *flag.FlagSet, error) {
 	fs.BoolVar(&f.body, "body", false, "also print the bodies, read from S3 where stored")
 	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads, read with --body")
 	fs.Var(&f.allowed, "allowed-bucket", "also read bodies stored in `BUCKET` with --body (repeatable)")
+	fs.Var(&f.maxSize, "max-payload-size", "with --body, do not read payloads larger than `SIZE` (bytes, or with KiB, MiB, GiB; none for no limit) (default 64MiB)")
 	f.common.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
@@ -133,34 +138,30 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if f.body {
 		store, err = payload.NewStore(f.common.aws.s3(cfg), payload.StoreOptions{
 			Bucket: f.bucket, AllowedBuckets: allowedBuckets(f.bucket, f.allowed),
+			MaxPayloadSize: f.maxSize.limit(0), // noLimit is negative: none
 		})
 		if err != nil {
 			return u.fail(err)
 		}
 	}
+	code := exitOK
 	for _, m := range out.Messages {
 		res := describeWire(m)
 		if f.body {
-			body := aws.ToString(m.Body)
-			if res.Offloaded {
-				ptr, perr := wirePointer(m)
-				if perr == nil {
-					body, err = store.Get(ctx, ptr)
-				} else {
-					err = perr
-				}
-				if err != nil {
-					return u.fail(fmt.Errorf("reading the body of message %s: %w", res.MessageID, err))
-				}
+			if err := peekBody(ctx, store, m, res); err != nil {
+				res.Error, res.Hint = describe(err)
+				code = exitError
 			}
-			res.Body = &body
 		}
 		if u.json {
 			u.emit(res)
 			continue
 		}
 		res.printHeader(stdout)
-		if res.Body != nil {
+		switch {
+		case res.Error != "":
+			fmt.Fprintf(stdout, "  body not shown: %s\n", strings.ReplaceAll(joinLines(res.Error, res.Hint), "\n", "\n  "))
+		case res.Body != nil:
 			fmt.Fprintf(stdout, "  body:\n%s", *res.Body)
 			if !strings.HasSuffix(*res.Body, "\n") {
 				fmt.Fprintln(stdout)
@@ -170,7 +171,28 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if resetErr != nil {
 		u.warnf("%v: they stay hidden for up to %s", resetErr, plural(peekVisibility, "second"))
 	}
-	return exitOK
+	return code
+}
+
+// peekBody sets the body of res, the description of m: m's body, or its
+// payload read from store.
+func peekBody(ctx context.Context, store *payload.Store, m types.Message, res *messageJSON) error {
+	body := aws.ToString(m.Body)
+	if res.Offloaded {
+		ptr, err := wirePointer(m)
+		if err == nil {
+			body, err = store.Get(ctx, ptr)
+		}
+		switch {
+		case errors.Is(err, payload.ErrTooLarge):
+			return replaceHint(fmt.Errorf("reading the body of message %s: %w", res.MessageID, err),
+				fmt.Sprintf("Pass --max-payload-size %s (or none) to show it, or stream it to a file with 'sqsx receive --out FILE'.", formatSize(roundUpMiB(res.Size))))
+		case err != nil:
+			return fmt.Errorf("reading the body of message %s: %w", res.MessageID, err)
+		}
+	}
+	res.Body = &body
+	return nil
 }
 
 // makeVisible makes the received messages visible again at once.

@@ -26,6 +26,12 @@ message with --always-s3, has its body stored in S3 in --bucket and a pointer
 published in its place. Every queue subscribed to the topic gets the pointer;
 sqsx receive resolves it with or without raw message delivery.
 
+A body published in SNS itself must be UTF-8 text: one that is not is
+refused before anything is sent or stored, with the offset of its first
+invalid byte, and the exit status is 2. A body stored in S3 is stored as it
+is, with a warning: the Java and Python extended clients read payloads as
+UTF-8 text.
+
 Subscribers share a payload, so none of them deletes it: it is marked as
 shared, and an S3 lifecycle rule must expire it (see 'sqsx lifecycle'). For a
 topic with a single subscriber, --deletable-by-consumers lets that consumer
@@ -134,6 +140,7 @@ type publishResult struct {
 	Offloaded      bool   `json:"offloaded"`
 	Bucket         string `json:"bucket,omitempty"`
 	Shared         bool   `json:"shared,omitempty"`
+	Warning        string `json:"warning,omitempty"`
 }
 
 func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -152,8 +159,12 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return u.fail(err)
 	}
-	if err := checkTextBody(body); err != nil {
-		return u.fail(err)
+	// A body published in SNS itself must be UTF-8 text; a larger one is
+	// stored in S3 as it is (checked before anything is stored or sent).
+	attrSize := f.attrs.size()
+	inline := !f.alwaysS3 && int64(len(body))+attrSize <= f.threshold
+	if err := checkInlineBody(body, inline, false); err != nil {
+		return u.failCode(exitUsage, err)
 	}
 	cfg, err := f.common.aws.config(ctx)
 	if err != nil {
@@ -192,7 +203,6 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return u.fail(err)
 	}
 
-	attrSize := f.attrs.size()
 	res := publishResult{
 		MessageID:      aws.ToString(out.MessageId),
 		SequenceNumber: aws.ToString(out.SequenceNumber),
@@ -204,11 +214,17 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		res.Bucket = f.bucket
 		res.Shared = !f.deletable
 	}
+	if at, _ := badText(body, false); at >= 0 {
+		res.Warning = notTextWarning(int64(at))
+	}
 	if u.json {
 		u.emit(res)
 		return exitOK
 	}
 	fmt.Fprintln(stdout, res.MessageID)
+	if res.Warning != "" {
+		u.warnf("%s", res.Warning)
+	}
 	where := fmt.Sprintf("body published in SNS (within the %d-byte threshold)", f.threshold)
 	if res.Offloaded {
 		where = fmt.Sprintf("body stored in S3 bucket %s", f.bucket)

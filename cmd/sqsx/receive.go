@@ -11,6 +11,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/payload"
 )
 
 const receiveUsage = `Usage: sqsx receive --queue-url URL | --queue NAME [--bucket BUCKET] [--out FILE | --out-dir DIR] [--delete] [flags]
@@ -27,6 +30,19 @@ them, and writes each body byte for byte, with nothing added, to --out, to a
 file named after the message id in --out-dir, or to standard output. A body
 stored in S3 is read from there; only --bucket and the --allowed-bucket
 buckets are read, since whoever can send to the queue chooses the bucket.
+
+Bodies written to --out, --out-dir or standard output stream from S3 in
+bounded memory, whatever their size, unless --max-payload-size caps them.
+With --json and neither --out nor --out-dir, the body goes into the JSON
+object and so is held in memory: a payload over --max-payload-size (default
+there 64MiB) is refused for its message; pass --out-dir to stream it
+instead, or raise the cap. A message that cannot be written is reported (with
+--json, as its object with "error" and "hint" instead of "body") and is not
+deleted; the other messages are still written, and the exit status is 1.
+
+A message whose payload is missing, in a bucket that is not allowed, or not
+a valid pointer fails the receive, and the error prints the command that
+deletes it.
 
 With --delete each message is deleted after its body is written, and so is
 its S3 object. If the message is deleted but the object is not, a warning is
@@ -61,6 +77,20 @@ type receiveFlags struct {
 	delete     bool
 	wait       int
 	visibility int
+	maxSize    sizeFlag
+}
+
+// jsonBodyLimit is the default --max-payload-size of a body that receive
+// embeds in its JSON output, and so holds in memory: the library's default
+// for its in-memory API.
+const jsonBodyLimit = payload.DefaultMaxPayloadSize
+
+// bodyLimit returns the largest payload receive reads, or noLimit.
+func (f *receiveFlags) bodyLimit() int64 {
+	if f.common.json && f.out == "" && f.outDir == "" {
+		return f.maxSize.limit(jsonBodyLimit)
+	}
+	return f.maxSize.limit(noLimit)
 }
 
 // parseReceive parses and checks the flags of sqsx receive. It returns a
@@ -78,6 +108,7 @@ func parseReceive(args []string) (*receiveFlags, *flag.FlagSet, error) {
 	fs.BoolVar(&f.delete, "delete", false, "delete the message, and its S3 object, once the body is written")
 	fs.IntVar(&f.wait, "wait", 20, "wait up to `SECONDS` (0 to 20) for a message; 0 uses the queue's ReceiveMessageWaitTimeSeconds")
 	fs.IntVar(&f.visibility, "visibility-timeout", 0, fmt.Sprintf("hide the message from other receivers for `SECONDS` (1 to %d; default: the queue's)", maxVisibilityTimeout))
+	fs.Var(&f.maxSize, "max-payload-size", "refuse payloads larger than `SIZE` (bytes, or with KiB, MiB, GiB; none for no limit); default: 64MiB for a body in --json output, else none")
 	f.common.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
@@ -136,10 +167,11 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err != nil {
 		return u.fail(err)
 	}
-	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
-		// The CLI shows what it received, one message at a time: a message
-		// it cannot resolve is reported (with a hint) rather than left
-		// silently in the queue.
+	recorder := &receivedSQS{Client: sqsClient}
+	client, err := sqsx.New(recorder, s3Client, func(o *sqsx.Options) {
+		// The CLI shows what it received: a message it cannot resolve is
+		// reported, with a hint that carries its receipt handle, rather than
+		// left silently in the queue.
 		o.Unresolved = sqsx.UnresolvedFail
 		o.Bucket = f.bucket
 		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
@@ -162,6 +194,9 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 	})
 	if err != nil {
+		if m, ok := recorder.messageOf(err); ok {
+			err = unreadable(err, m, len(recorder.received), deleteCommand(queueURL, aws.ToString(m.ReceiptHandle), &f.common.aws))
+		}
 		return u.fail(err)
 	}
 	if len(out.Messages) == 0 {
@@ -177,35 +212,94 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		u.notef("sqsx receive: %s\n", explain(err))
 		return exitNoMessage
 	}
+	// A message that cannot be written does not keep the others from being
+	// written.
+	code := exitOK
 	for _, m := range out.Messages {
-		if code := receiveOne(ctx, u, client, queueURL, f, m); code != exitOK {
-			return code
+		if c := receiveOne(ctx, u, client, queueURL, f, m); c != exitOK {
+			code = c
 		}
 	}
-	return exitOK
+	return code
+}
+
+// receivedSQS is the SQS client of sqsx receive. It keeps the messages of
+// the last ReceiveMessage call as SQS returned them: when the sqsx Client
+// fails the call because it cannot resolve one payload, its error names the
+// payload but not the message, whose receipt handle the hint needs.
+type receivedSQS struct {
+	*sqs.Client
+	received []types.Message
+}
+
+func (r *receivedSQS) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	out, err := r.Client.ReceiveMessage(ctx, params, optFns...)
+	if out != nil {
+		// A copy: the Client rewrites the receipt handles of its own.
+		r.received = slices.Clone(out.Messages)
+	}
+	return out, err
+}
+
+// messageOf returns the received message whose payload err says cannot be
+// resolved.
+func (r *receivedSQS) messageOf(err error) (types.Message, bool) {
+	var pe *sqsx.PayloadError
+	if !errors.As(err, &pe) {
+		return types.Message{}, false
+	}
+	invalid := errors.Is(err, sqsx.ErrInvalidPointer)
+	for _, m := range r.received {
+		p, ok, perr := sqsx.PayloadPointer(m)
+		switch {
+		case invalid && perr != nil:
+			return m, true
+		case !invalid && ok && p.Bucket == pe.Bucket && p.Key == pe.Key:
+			return m, true
+		}
+	}
+	return types.Message{}, false
 }
 
 // receiveOne writes the body of m where f says, deletes m if asked to, and
 // reports it.
 func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string, f *receiveFlags, m types.Message) int {
 	id := aws.ToString(m.MessageId)
-	ptr, offloaded, err := sqsx.PayloadPointer(m)
-	if err != nil {
-		return u.fail(err)
-	}
-	rc, size, err := client.OpenPayload(ctx, m)
-	if err != nil {
-		return u.fail(err)
-	}
-	defer rc.Close()
 	// Show the message as ReceiveMessage would: without the size attribute.
 	shown := m
 	shown.MessageAttributes = maps.Clone(m.MessageAttributes)
 	delete(shown.MessageAttributes, sqsx.AttributeName)
 	delete(shown.MessageAttributes, sqsx.LegacyAttributeName)
-	res := newMessageJSON(shown, size)
+	res := newMessageJSON(shown, sizeAttribute(m))
+	res.ReceiptHandle = aws.ToString(m.ReceiptHandle)
+	notDeleted := "The message was not deleted; it is delivered again after its visibility timeout."
+
+	ptr, offloaded, err := sqsx.PayloadPointer(m)
+	if err != nil {
+		return u.messageFailed(res, err)
+	}
 	if offloaded {
 		res.Offloaded, res.Pointer = true, ptr.String()
+	}
+	limit := f.bodyLimit()
+	if offloaded && limit != noLimit && res.Size > limit {
+		// Refused before a byte is read.
+		return u.messageFailed(res, tooLarge(id, res.Size, limit, f))
+	}
+	rc, size, err := client.OpenPayload(ctx, m)
+	if err != nil {
+		return u.messageFailed(res, withHint(fmt.Errorf("message %s: %w", id, err), notDeleted))
+	}
+	defer rc.Close()
+	if size >= 0 {
+		res.Size = size
+	}
+	var body io.Reader = rc
+	if offloaded && limit != noLimit {
+		if size > limit {
+			return u.messageFailed(res, tooLarge(id, size, limit, f))
+		}
+		body = &limitedReader{r: rc, left: limit, tooLarge: func(n int64) error { return tooLarge(id, n, limit, f) }}
 	}
 
 	path := ""
@@ -216,24 +310,31 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 		path = f.out
 	}
 	res.Out = path
-	// The payload streams from S3 to its destination, in bounded memory.
+	// The payload streams from S3 to its destination, in bounded memory;
+	// into the JSON output it is held whole, within the limit.
 	p := newProgress(u.progressOut(), "writing", size, sqsx.DefaultThreshold)
 	switch {
 	case path != "":
-		err = writeFileAtomic(path, func(w io.Writer) error { return copyChunked(p.writer(w), rc) })
+		err = writeFileAtomic(path, func(w io.Writer) error { return copyChunked(p.writer(w), body) })
 	case u.json:
 		var b strings.Builder
-		if err = copyChunked(p.writer(&b), rc); err == nil {
-			body := b.String()
-			res.Body = &body
+		if size > 0 {
+			b.Grow(int(size))
+		}
+		if err = copyChunked(p.writer(&b), body); err == nil {
+			s := b.String()
+			res.Body = &s
 		}
 	default:
-		err = copyChunked(p.writer(u.stdout), rc)
+		err = copyChunked(p.writer(u.stdout), body)
 	}
 	p.finish()
 	if err != nil {
-		return u.fail(withHint(fmt.Errorf("writing the body of message %s: %w", id, err),
-			"The message was not deleted; it is delivered again after its visibility timeout."))
+		var hinted *hintedError
+		if !errors.As(err, &hinted) {
+			err = withHint(fmt.Errorf("writing the body of message %s: %w", id, err), notDeleted)
+		}
+		return u.messageFailed(res, err)
 	}
 
 	if f.delete {
@@ -245,14 +346,15 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 			if path != "" {
 				where = "to " + path
 			}
-			return u.fail(withHint(fmt.Errorf("the body was written %s, but deleting message %s failed: %w", where, id, err),
+			res.Body = nil
+			return u.messageFailed(res, withHint(fmt.Errorf("the body was written %s, but deleting message %s failed: %w", where, id, err),
 				"The message is delivered again after its visibility timeout."))
 		case err != nil:
 			res.Warning = fmt.Sprintf("the message was deleted, but its S3 object was not: %v", err)
 		}
 		res.Deleted = &deleted
+		res.ReceiptHandle = ""
 	} else {
-		res.ReceiptHandle = aws.ToString(m.ReceiptHandle)
 		deleted := false
 		res.Deleted = &deleted
 	}
@@ -262,7 +364,7 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 		return exitOK
 	}
 	if res.Warning != "" {
-		u.warnf("%s\nDelete the object yourself, or let an S3 lifecycle rule expire it ('sqsx lifecycle').", res.Warning)
+		u.warnf("%s\nDelete it yourself (aws s3 rm %s), or let an S3 lifecycle rule expire it ('sqsx lifecycle').", res.Warning, shellQuote(res.Pointer))
 	}
 	if u.quiet {
 		return exitOK
@@ -282,6 +384,105 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 	}
 	io.WriteString(u.stderr, b.String())
 	return exitOK
+}
+
+// messageFailed reports that message res could not be received, and
+// returns exitError. With --json the message's object carries the error and
+// the hint, on standard output with the other messages.
+func (u *ui) messageFailed(res *messageJSON, err error) int {
+	if !u.json {
+		return u.fail(err)
+	}
+	res.Body, res.Deleted = nil, nil
+	res.Error, res.Hint = describe(err)
+	u.emit(res)
+	return exitError
+}
+
+// tooLarge is the error for a payload of size bytes (at least size, if
+// not known) over limit.
+func tooLarge(id string, size, limit int64, f *receiveFlags) error {
+	hint := fmt.Sprintf("Pass --max-payload-size %s (or none) to read it.", formatSize(roundUpMiB(size)))
+	if f.out == "" && f.outDir == "" && f.common.json {
+		hint = fmt.Sprintf("With --json the body is held in memory: pass --out-dir DIR to stream it to a file instead, or --max-payload-size %s (or none) if you have the memory.",
+			formatSize(roundUpMiB(size)))
+	}
+	return replaceHint(fmt.Errorf("message %s: %w: its payload is %d bytes, over the %s of --max-payload-size", id, sqsx.ErrPayloadTooLarge, size, formatSize(limit)),
+		hint+" The message was not deleted; it is delivered again after its visibility timeout.")
+}
+
+// roundUpMiB rounds n bytes up to a whole MiB.
+func roundUpMiB(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
+
+// limitedReader fails, with tooLarge, once more than left bytes are read.
+type limitedReader struct {
+	r        io.Reader
+	left     int64
+	n        int64
+	tooLarge func(n int64) error
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if int64(n) > l.left {
+		return 0, l.tooLarge(l.n)
+	}
+	l.left -= int64(n)
+	return n, err
+}
+
+// sizeAttribute returns the payload size an offloaded message announces in
+// its size attribute, or the length of its body.
+func sizeAttribute(m types.Message) int64 {
+	for _, name := range []string{sqsx.AttributeName, sqsx.LegacyAttributeName} {
+		if v, ok := m.MessageAttributes[name]; ok {
+			if n, err := strconv.ParseInt(aws.ToString(v.StringValue), 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return int64(len(aws.ToString(m.Body)))
+}
+
+// unreadable explains err, which the Client returned for message m, one of
+// n received by the same call, and gives the command that deletes m.
+func unreadable(err error, m types.Message, n int, deleteCmd string) error {
+	const redelivered = "The message stays in the queue and is delivered again after its visibility timeout, and each receive fails on it"
+	others := ""
+	if n > 1 {
+		others = fmt.Sprintf(" The %s received with it were not written; they are delivered again after their visibility timeout.", plural(n-1, "other message"))
+	}
+	var why string
+	switch {
+	case errors.Is(err, sqsx.ErrPayloadNotFound):
+		why = "It was deleted (perhaps by a consumer that received this message before) or expired, or its bucket is gone. " + redelivered +
+			": delete the message with\n  " + deleteCmd + "\nor let a redrive policy move it to a dead-letter queue."
+	case errors.Is(err, sqsx.ErrBucketNotAllowed):
+		why = redelivered + " until its bucket is allowed; to delete the message without reading the object, run\n  " + deleteCmd
+	case errors.Is(err, sqsx.ErrInvalidPointer):
+		why = "It was not sent by an extended client, or was altered. " + redelivered + ": delete it with\n  " + deleteCmd
+	default:
+		return err
+	}
+	return replaceHint(fmt.Errorf("message %s: %w", aws.ToString(m.MessageId), err), why+others)
+}
+
+// deleteCommand returns the sqsx delete command line that deletes the
+// message with receipt handle handle, and only the message, quoted for the
+// shell.
+func deleteCommand(queueURL, handle string, a *awsFlags) string {
+	cmd := "sqsx delete --queue-url " + shellQuote(queueURL) + " --receipt-handle " + shellQuote(handle)
+	if a.region != "" {
+		cmd += " --region " + shellQuote(a.region)
+	}
+	if a.profile != "" {
+		cmd += " --profile " + shellQuote(a.profile)
+	}
+	return cmd
 }
 
 // fileName returns a message id as a safe file name.

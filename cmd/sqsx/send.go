@@ -27,7 +27,16 @@ const sendUsage = `Usage: sqsx send --queue-url URL | --queue NAME  --bucket BUC
 Sends one message. The body is read from --file, or from standard input when
 --file is not given (or is -). A message larger than --threshold (body plus
 attributes), or any message with --always-s3, has its body stored in S3 in
---bucket and a pointer sent in its place. The body must be UTF-8 text.
+--bucket and a pointer sent in its place.
+
+The body is sent byte for byte. A body sent in SQS itself must be text, as
+SQS requires: UTF-8, without control characters other than tab, LF and CR. One
+that is not is refused before anything is sent or stored, with the offset of
+its first bad byte, and the exit status is 2. A body stored in S3 (over
+--threshold, or with --always-s3) is stored as it is, so binary data can be
+sent with --always-s3: sqsx receive and the Go library give back the same
+bytes, but the Java and Python extended clients read payloads as UTF-8 text,
+so for them send text (e.g. base64). Such a body is sent with a warning.
 
 Prints the message id on standard output (with --json, an object with
 message_id, size, offloaded, bucket and sequence_number) and a summary on
@@ -121,6 +130,7 @@ type sendResult struct {
 	AttributesSize int64  `json:"attributes_size"`
 	Offloaded      bool   `json:"offloaded"`
 	Bucket         string `json:"bucket,omitempty"`
+	Warning        string `json:"warning,omitempty"`
 }
 
 func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -145,8 +155,6 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	p := newProgress(u.progressOut(), "sending", inSize, f.threshold)
 	defer p.finish()
-	// The body streams to S3 when it is large: it is never held whole.
-	body := &textReader{r: p.reader(r)}
 
 	sqsClient, s3Client, err := f.common.aws.clients(ctx)
 	if err != nil {
@@ -170,6 +178,35 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return u.fail(err)
 	}
+	threshold := f.threshold
+	if f.thresholdQueue {
+		if threshold, err = queueMaxSize(ctx, sqsClient, queueURL); err != nil {
+			return u.fail(fmt.Errorf("reading the queue's MaximumMessageSize: %w", err))
+		}
+	}
+
+	// Read what the Client could still send in SQS, plus one byte to know
+	// if more follows, as SendMessageStream does: a body that ends there is
+	// sent in SQS (unless --always-s3) and must be text, which is checked
+	// before anything is sent; a longer one streams to S3 as it is, and is
+	// never held whole.
+	attrSize := f.attrs.size()
+	text := &utf8Check{r: p.reader(r), badAt: -1}
+	head := make([]byte, max(threshold-attrSize, 0)+1)
+	n, err := io.ReadFull(text, head)
+	var body io.Reader
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		head = head[:n]
+		if err := checkInlineBody(head, !f.alwaysS3, true); err != nil {
+			return u.failCode(exitUsage, err)
+		}
+		body = bytes.NewReader(head)
+	case err != nil:
+		return u.fail(withHint(fmt.Errorf("reading the message body: %w", err), "Check the input and retry; nothing was sent."))
+	default:
+		body = io.MultiReader(bytes.NewReader(head), text)
+	}
 
 	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(queueURL),
@@ -183,53 +220,45 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		in.MessageDeduplicationId = aws.String(f.dedupID)
 	}
 	out, err := client.SendMessageStream(ctx, in, body)
-	switch {
-	case body.bad != nil:
-		return u.fail(body.bad) // the body, not the service, is at fault
-	case err != nil && body.n == 0 && errors.Is(err, sqsx.ErrEmptyBody):
-		return u.fail(withHint(errors.New("the message body is empty, and SQS and SNS do not accept empty messages"), "Send a non-empty body."))
-	case err != nil:
+	if err != nil {
 		return u.fail(err)
 	}
 	p.finish()
 
 	// The Client offloads exactly when AlwaysThroughS3 is set or the size,
 	// counted as below, is over the threshold.
-	threshold := f.threshold
-	if f.thresholdQueue {
-		if threshold, err = queueMaxSize(ctx, sqsClient, queueURL); err != nil {
-			threshold = -1 // unknown
-		}
-	}
-	attrSize := f.attrs.size()
-	size := body.n + attrSize
+	size := text.n + attrSize
 	res := sendResult{
 		MessageID:      aws.ToString(out.MessageId),
 		SequenceNumber: aws.ToString(out.SequenceNumber),
-		Size:           body.n,
+		Size:           text.n,
 		AttributesSize: attrSize,
-		Offloaded:      f.alwaysS3 || (threshold >= 0 && size > threshold),
+		Offloaded:      f.alwaysS3 || size > threshold,
 	}
 	if res.Offloaded {
 		res.Bucket = f.bucket
+	}
+	if text.badAt >= 0 {
+		res.Warning = notTextWarning(text.badAt)
 	}
 	if u.json {
 		u.emit(res)
 		return exitOK
 	}
 	fmt.Fprintln(stdout, res.MessageID)
+	if res.Warning != "" {
+		u.warnf("%s", res.Warning)
+	}
 	var where string
 	switch {
 	case f.alwaysS3:
 		where = fmt.Sprintf("body stored in S3 bucket %s (--always-s3)", f.bucket)
-	case threshold < 0:
-		where = "body sent as the queue's MaximumMessageSize dictates"
 	case size > threshold:
 		where = fmt.Sprintf("body stored in S3 bucket %s (over the %d-byte threshold)", f.bucket, threshold)
 	default:
 		where = fmt.Sprintf("body sent in SQS (within the %d-byte threshold)", threshold)
 	}
-	sizeText := fmt.Sprintf("%d bytes", body.n)
+	sizeText := fmt.Sprintf("%d bytes", text.n)
 	if attrSize > 0 {
 		sizeText += fmt.Sprintf(" + %d bytes of attributes", attrSize)
 	}
@@ -253,17 +282,56 @@ func queueMaxSize(ctx context.Context, c *sqs.Client, queueURL string) (int64, e
 	return strconv.ParseInt(out.Attributes[string(types.QueueAttributeNameMaximumMessageSize)], 10, 64)
 }
 
-// checkTextBody returns an error unless body is a non-empty UTF-8 text, as
-// SQS, SNS and the other extended clients carry.
-func checkTextBody(body []byte) error {
+// checkInlineBody returns an error unless body can be sent: it is not
+// empty and, when it is sent in the service itself (inline), it is text:
+// valid UTF-8 and, for SQS (sqsChars), only the characters SQS accepts.
+func checkInlineBody(body []byte, inline, sqsChars bool) error {
 	if len(body) == 0 {
 		return withHint(errors.New("the message body is empty, and SQS and SNS do not accept empty messages"), "Send a non-empty body.")
 	}
-	if !utf8.Valid(body) {
-		return withHint(fmt.Errorf("the message body is not valid UTF-8 (first invalid byte at offset %d)", invalidUTF8At(body)),
-			"SQS, SNS and the other extended clients carry text: encode binary data first, e.g. with base64.")
+	if !inline {
+		return nil
+	}
+	service := "SNS"
+	if sqsChars {
+		service = "SQS"
+	}
+	if at, what := badText(body, sqsChars); at >= 0 {
+		return withHint(fmt.Errorf("the message body is not text that %s accepts: %s, at byte offset %d", service, what, at),
+			fmt.Sprintf("Nothing was sent. A body sent in %s must be text; to send other bytes, pass --always-s3: the body is then stored in S3 as it is "+
+				"(sqsx receive gives back the same bytes, but the Java and Python extended clients read it as UTF-8 text). Or encode it, e.g. with base64.", service))
 	}
 	return nil
+}
+
+// badText returns the offset of the first byte of b that is not valid UTF-8
+// or, with sqsChars, that starts a character SQS does not accept, and what
+// is wrong there; or -1.
+func badText(b []byte, sqsChars bool) (int, string) {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return i, fmt.Sprintf("byte 0x%02X is not valid UTF-8", b[i])
+		case sqsChars && !sqsAllowed(r):
+			return i, fmt.Sprintf("character %U is not allowed in SQS messages", r)
+		}
+		i += n
+	}
+	return -1, ""
+}
+
+// sqsAllowed reports whether SQS accepts r in a message body: #x9, #xA,
+// #xD, #x20 to #xD7FF, #xE000 to #xFFFD and #x10000 to #x10FFFF.
+func sqsAllowed(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// notTextWarning is the warning for a body stored in S3 whose first byte
+// that is not valid UTF-8 is at offset at.
+func notTextWarning(at int64) string {
+	return fmt.Sprintf("the body is not valid UTF-8 (first invalid byte at offset %d); it was stored in S3 as it is: "+
+		"sqsx receive gives back the same bytes, but the Java and Python extended clients read payloads as UTF-8 text", at)
 }
 
 // openBody opens the message body: file, or stdin when file is "" or "-".
@@ -335,18 +403,6 @@ func readAll(ctx context.Context, r io.Reader, size int64, what string) ([]byte,
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// invalidUTF8At returns the offset of the first invalid UTF-8 byte in b.
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
 }
 
 // attrsMap holds message attributes by name.
@@ -460,54 +516,64 @@ func printUsage(w io.Writer, text string, fs *flag.FlagSet) {
 	})
 }
 
-// textReader passes a message body through, counting its bytes and failing
-// at the first byte that is not valid UTF-8 (SQS, SNS and the other extended
-// clients carry text), without holding more than a split character.
-type textReader struct {
-	r       io.Reader
-	n       int64  // bytes read
-	pending []byte // the start of a character split across reads
-	bad     error  // the invalid-text error, once found
+// utf8Check passes a message body through, counting its bytes and noting
+// the offset of the first byte that is not valid UTF-8, without holding more
+// than a character split across reads. It never fails a read.
+type utf8Check struct {
+	r     io.Reader
+	n     int64  // bytes read
+	carry []byte // the start of a character split across reads
+	badAt int64  // offset of the first invalid byte, or -1
 }
 
-func (t *textReader) Read(p []byte) (int, error) {
+func (t *utf8Check) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	buf := p[:n]
-	start := t.n - int64(len(t.pending))
+	if t.badAt < 0 {
+		t.scan(p[:n], err == io.EOF)
+	}
 	t.n += int64(n)
-	// Finish a character that the previous read split.
-	for len(t.pending) > 0 && len(buf) > 0 {
-		t.pending = append(t.pending, buf[0])
-		buf = buf[1:]
-		if utf8.FullRune(t.pending) {
-			if !utf8.Valid(t.pending) {
-				return n, t.invalidText(start)
+	return n, err
+}
+
+// scan checks b, the bytes read after the first t.n; eof: no more follow.
+func (t *utf8Check) scan(b []byte, eof bool) {
+	at := t.n - int64(len(t.carry)) // offset of the first byte to check
+	if len(t.carry) > 0 {
+		// Finish the split character with the first bytes of b.
+		k := min(len(b), utf8.UTFMax-len(t.carry))
+		c := append(t.carry, b[:k]...)
+		if !utf8.FullRune(c) {
+			t.carry = c
+			if eof {
+				t.badAt = at
 			}
-			t.pending = t.pending[:0]
+			return
 		}
+		r, size := utf8.DecodeRune(c)
+		if r == utf8.RuneError && size == 1 {
+			t.badAt = at
+			return
+		}
+		b = b[size-len(t.carry):]
+		at += int64(size)
+		t.carry = t.carry[:0]
 	}
 	// Keep back an incomplete character at the end.
-	cut := len(buf)
-	for i := len(buf) - 1; i >= 0 && i >= len(buf)-utf8.UTFMax+1; i-- {
-		if utf8.RuneStart(buf[i]) {
-			if !utf8.FullRune(buf[i:]) {
+	cut := len(b)
+	for i := len(b) - 1; i >= 0 && i > len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
 				cut = i
 			}
 			break
 		}
 	}
-	if !utf8.Valid(buf[:cut]) {
-		return n, t.invalidText(t.n - int64(len(buf)) + int64(invalidUTF8At(buf[:cut])))
+	if i, _ := badText(b[:cut], false); i >= 0 {
+		t.badAt = at + int64(i)
+		return
 	}
-	t.pending = append(t.pending, buf[cut:]...)
-	if err == io.EOF && len(t.pending) > 0 {
-		return n, t.invalidText(t.n - int64(len(t.pending)))
+	t.carry = append(t.carry, b[cut:]...)
+	if eof && len(t.carry) > 0 {
+		t.badAt = at + int64(cut)
 	}
-	return n, err
-}
-
-func (t *textReader) invalidText(offset int64) error {
-	t.bad = withHint(fmt.Errorf("the message body is not valid UTF-8 (first invalid byte at offset %d)", offset),
-		"SQS, SNS and the other extended clients carry text: encode binary data first, e.g. with base64.")
-	return t.bad
 }
