@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/faultproxy"
@@ -112,10 +113,16 @@ func TestIntegSoak(t *testing.T) {
 
 	s := newSoak(soakPlan(seed, n))
 	client, err := sqsx.New(
-		sqs.NewFromConfig(env.Config, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsProxy.URL()) }),
+		// The SDK's own warnings (a truncated body it could not discard)
+		// are what the faults are for; they would only crowd the log.
+		sqs.NewFromConfig(env.Config, func(o *sqs.Options) {
+			o.BaseEndpoint = aws.String(sqsProxy.URL())
+			o.Logger = logging.Nop{}
+		}),
 		s3.NewFromConfig(env.Config, func(o *s3.Options) {
 			o.UsePathStyle = true
 			o.BaseEndpoint = aws.String(s3Proxy.URL())
+			o.Logger = logging.Nop{}
 		}),
 		func(o *sqsx.Options) {
 			o.Bucket = bucket
@@ -274,6 +281,10 @@ type soak struct {
 	reported map[payload.Pointer]bool
 	// unresolved counts unresolved messages by phase, code and action.
 	unresolved map[string]int
+	// history lists what happened to each payload key, and notes what
+	// happened that the checks do not judge, for explaining a failure.
+	history map[string][]string
+	notes   []string
 	// unexpected lists what the checks reject, as it happens.
 	unexpected []string
 	// receiveErrors counts failed receive calls; libraryErrors lists those
@@ -292,6 +303,7 @@ func newSoak(plan []soakMessage) *soak {
 		deliveredKeys: map[string]bool{},
 		reported:      map[payload.Pointer]bool{},
 		unresolved:    map[string]int{},
+		history:       map[string][]string{},
 	}
 	for _, m := range plan {
 		s.plan[m.id] = m
@@ -366,8 +378,14 @@ func (s *soak) send(ctx context.Context, client *sqsx.Client, queue string, grou
 		} else {
 			ok := map[string]bool{}
 			for _, e := range out.Successful {
-				ok[aws.ToString(e.Id)] = true
-				s.markSent(aws.ToString(e.Id))
+				id := aws.ToString(e.Id)
+				if !slices.ContainsFunc(pending, func(m soakMessage) bool { return m.id == id }) {
+					// A corrupted answer (BitFlip) the SDK let through.
+					s.note("", "SendMessageBatch answered for entry %q, which it was not sent", id)
+					continue
+				}
+				ok[id] = true
+				s.markSent(id)
 			}
 			// Retry every entry not reported as sent, failed or missing.
 			pending = slices.DeleteFunc(pending, func(m soakMessage) bool { return ok[m.id] })
@@ -400,6 +418,23 @@ func (s *soak) markSent(id string) {
 	s.sent[id] = true
 }
 
+// note records an event of payload key (none if ""), for explaining a
+// failure.
+func (s *soak) note(key, format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noteLocked(key, format, args...)
+}
+
+func (s *soak) noteLocked(key, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if key == "" {
+		s.notes = append(s.notes, msg)
+		return
+	}
+	s.history[key] = append(s.history[key], msg)
+}
+
 // failed counts a failed call and records the objects its error reports
 // left in S3.
 func (s *soak) failed(counter *int, err error) {
@@ -408,6 +443,7 @@ func (s *soak) failed(counter *int, err error) {
 	*counter++
 	for _, p := range reportedPointers(err) {
 		s.reported[p] = true
+		s.noteLocked(p.Key, "reported left by: %v", err)
 	}
 }
 
@@ -503,6 +539,9 @@ func (s *soak) noteUnresolved(us []sqsx.UnresolvedMessage, draining bool) {
 	}
 	for _, u := range us {
 		s.unresolved[fmt.Sprintf("%s %s %s", phase, u.Code, u.Action)]++
+		if p, err := payload.DecodePointer(aws.ToString(u.Message.Body)); err == nil {
+			s.noteLocked(p.Key, "message %s unresolved (%s): %s, %s", u.MessageID, phase, u.Code, u.Action)
+		}
 		id := ""
 		if a, ok := u.Message.MessageAttributes[soakAttr]; ok {
 			id = aws.ToString(a.StringValue)
@@ -542,6 +581,7 @@ func (s *soak) deliver(m types.Message) {
 	s.delivered[id]++
 	if h.HasPointer() {
 		s.deliveredKeys[h.Pointer.Key] = true
+		s.noteLocked(h.Pointer.Key, "%s delivered as message %s", id, aws.ToString(m.MessageId))
 	}
 }
 
@@ -558,6 +598,7 @@ func (s *soak) delete(ctx context.Context, client *sqsx.Client, queue string, en
 			// payloads that are not; without, the call failed.
 			s.failed(&s.deleteErrors, err)
 		}
+		s.noteDeletes(entries, out, err)
 		if out != nil {
 			failed := map[string]bool{}
 			for _, f := range out.Failed {
@@ -568,6 +609,37 @@ func (s *soak) delete(ctx context.Context, client *sqsx.Client, queue string, en
 		if len(entries) == 0 || !soakPause(ctx, attempt) {
 			return
 		}
+	}
+}
+
+// noteDeletes records the outcome of a DeleteMessageBatch call for the
+// payload of each entry.
+func (s *soak) noteDeletes(entries []types.DeleteMessageBatchRequestEntry, out *sqs.DeleteMessageBatchOutput, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	outcome := map[string]string{}
+	if out != nil {
+		for _, e := range out.Successful {
+			outcome[aws.ToString(e.Id)] = "deleted"
+		}
+		for _, f := range out.Failed {
+			outcome[aws.ToString(f.Id)] = "failed: " + aws.ToString(f.Code)
+		}
+	}
+	for _, e := range entries {
+		h, herr := payload.ParseReceiptHandle(aws.ToString(e.ReceiptHandle))
+		if herr != nil || !h.HasPointer() {
+			continue
+		}
+		o, ok := outcome[aws.ToString(e.Id)]
+		switch {
+		case ok:
+		case out == nil:
+			o = "call failed"
+		default:
+			o = "neither successful nor failed in the answer"
+		}
+		s.noteLocked(h.Pointer.Key, "DeleteMessageBatch entry %s: %s (error: %v)", aws.ToString(e.Id), o, err)
 	}
 }
 
@@ -694,7 +766,10 @@ func (s *soak) check(t *testing.T, r soakResult) {
 			heldBack = append(heldBack, u)
 		}
 	}
-	if r.left != 0 {
+	switch {
+	case r.left < 0:
+		dangling = append(dangling, "dangling: the messages left in the queue could not be counted")
+	case r.left > 0:
 		dangling = append(dangling, fmt.Sprintf("dangling: %d messages left in the queue at the end", r.left))
 	}
 	var orphans []string
@@ -703,15 +778,15 @@ func (s *soak) check(t *testing.T, r soakResult) {
 		if s.reported[payload.Pointer{Bucket: r.bucket, Key: k}] {
 			accounted++
 		} else {
-			orphans = append(orphans, k)
+			orphans = append(orphans, fmt.Sprintf("%s: %s", k, strings.Join(s.history[k], "; ")))
 		}
 	}
 	if int64(s.receiveErrors) > r.receiveFaults {
 		heldBack = append(heldBack, fmt.Sprintf("held back: %d receives failed, more than the %d faults injected into them", s.receiveErrors, r.receiveFaults))
 	}
 
-	t.Logf("soak: %d sends failed, %d receives failed (%d faults on ReceiveMessage), %d deletes failed, %d log records, %d duplicates delivered, %d ids delivered without a successful send",
-		s.sendErrors, s.receiveErrors, r.receiveFaults, s.deleteErrors, s.logRecords, duplicates, len(s.delivered)-deliveredSent)
+	t.Logf("soak: %d sends failed, %d receives failed (%d faults on ReceiveMessage), %d deletes failed, %d log records, %d objects reported left, %d duplicates delivered, %d ids delivered without a successful send",
+		s.sendErrors, s.receiveErrors, r.receiveFaults, s.deleteErrors, s.logRecords, len(s.reported), duplicates, len(s.delivered)-deliveredSent)
 	for _, k := range slices.Sorted(maps.Keys(s.unresolved)) {
 		t.Logf("soak: unresolved %s: %d", k, s.unresolved[k])
 	}
@@ -719,6 +794,9 @@ func (s *soak) check(t *testing.T, r soakResult) {
 		len(s.sent), offloaded, deliveredSent, len(lost), len(s.corrupted), len(heldBack), len(dangling), len(r.keys), accounted,
 		r.total.Round(time.Second), r.sendTime.Round(time.Second))
 
+	for _, n := range s.notes {
+		t.Logf("soak: note: %s", n)
+	}
 	if len(s.sent) == 0 {
 		t.Errorf("no message was sent")
 	}
