@@ -2,6 +2,7 @@ package sqsx
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 
@@ -61,9 +62,20 @@ func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessa
 	for _, s := range out.Successful {
 		if p, ok := pointers[aws.ToString(s.Id)]; ok {
 			deleted = append(deleted, p)
+			delete(pointers, aws.ToString(s.Id))
 		}
 	}
-	if err := c.store.DeleteAll(ctx, deleted); err != nil {
+	for _, f := range out.Failed {
+		delete(pointers, aws.ToString(f.Id))
+	}
+	err = c.store.DeleteAll(ctx, deleted)
+	if len(pointers) > 0 {
+		// Entries the answer names neither as deleted nor as failed (a
+		// garbled answer) may have been deleted: their payloads are kept.
+		err = errors.Join(err, &payload.KeptError{Op: "DeleteMessageBatch", Pointers: slices.Collect(maps.Values(pointers)), Ambiguous: true,
+			Err: errors.New("SQS's answer names some entries neither as successful nor as failed")})
+	}
+	if err != nil {
 		return out, err
 	}
 	return out, nil

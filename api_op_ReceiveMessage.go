@@ -219,6 +219,12 @@ func unresolvedCode(err error) string {
 	case errors.Is(err, ErrChecksumMismatch):
 		return CodePayloadChecksumMismatch
 	}
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		// The answer could not be read, whatever its status: nothing is
+		// known about the object, and the next receive may tell.
+		return CodePayloadUnavailable
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied" {
 		// What S3 answers for a missing key to a reader without
