@@ -76,17 +76,20 @@ func exactEnvelopeKeys(body string) bool {
 	if err != nil {
 		return false
 	}
-	found := 0
+	seen := map[string]bool{}
 	for _, f := range fields {
 		for _, w := range want {
 			if f.name == w {
-				found++
+				if seen[w] {
+					return false
+				}
+				seen[w] = true
 			} else if strings.EqualFold(f.name, w) {
 				return false
 			}
 		}
 	}
-	return found == len(want)
+	return len(seen) == len(want)
 }
 
 // span is a byte range of a JSON document.

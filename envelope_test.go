@@ -203,6 +203,15 @@ func rejectedEnvelopes(t testing.TB, ptr string) map[string]string {
 			`,"messageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
 		"key also in another case": `{"Type":"Notification","Message":"x","message":` + jsonString(t, ptr) +
 			`,"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
+		"key twice": `{"Type":"Notification","Type":"Notification","Message":` + jsonString(t, ptr) +
+			`,"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
+		// Found writing FuzzParseEnvelope: the three keys were counted,
+		// not each one, so a key twice stood in for a missing one, and
+		// the rewrite wrote the new Message before the envelope.
+		"key twice, Message missing": `{"Type":"Notification","Type":"Notification",` +
+			`"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
+		"MessageAttributes twice, Message missing": `{"Type":"Notification","MessageAttributes":{},` +
+			`"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
 		"invalid JSON": `{"Type":"Notification","Message":"x","MessageAttributes":{"ExtendedPayloadSize":`,
 		"trailing garbage": compactAttrsFirst(t, ptr, `{"ExtendedPayloadSize":{"Type":"Number","Value":"9"}}`).body() +
 			"}",
