@@ -46,6 +46,33 @@ type envelopeAttribute struct {
 	Value string
 }
 
+// UnmarshalJSON decodes an attribute with the keys Type and Value matched
+// exactly, as SNS writes them, and refuses a key that differs from one of
+// them only in case, which encoding/json would take for the field.
+func (a *envelopeAttribute) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for name, raw := range fields {
+		var dst *string
+		switch {
+		case name == "Type":
+			dst = &a.Type
+		case name == "Value":
+			dst = &a.Value
+		case strings.EqualFold(name, "Type") || strings.EqualFold(name, "Value"):
+			return fmt.Errorf("SNS message attribute key %q is not Type or Value", name)
+		default:
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseEnvelope returns the envelope of an offloaded message delivered by SNS
 // without raw delivery, or ok=false if body is not one.
 func parseEnvelope(body string) (env envelope, ok bool) {

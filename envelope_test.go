@@ -220,6 +220,10 @@ func rejectedEnvelopes(t testing.TB, ptr string) map[string]string {
 		"attributes array":        `{"Type":"Notification","Message":"x","MessageAttributes":["ExtendedPayloadSize"]}`,
 		"type not a string":       `{"Type":1,"Message":"Notification","MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"5"}}}`,
 		"attribute not an object": `{"Type":"Notification","Message":"x","MessageAttributes":{"ExtendedPayloadSize":5}}`,
+		// Found writing FuzzParseEnvelope: encoding/json read "value" as
+		// Value, where a strict reader sees no Value.
+		"attribute key in another case": `{"Type":"Notification","Message":` + jsonString(t, ptr) +
+			`,"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"},"k":{"Type":"String","value":"v"}}}`,
 	}
 }
 
