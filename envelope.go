@@ -46,6 +46,33 @@ type envelopeAttribute struct {
 	Value string
 }
 
+// UnmarshalJSON decodes an attribute with the keys Type and Value matched
+// exactly, as SNS writes them, and refuses a key that differs from one of
+// them only in case, which encoding/json would take for the field.
+func (a *envelopeAttribute) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for name, raw := range fields {
+		var dst *string
+		switch {
+		case name == "Type":
+			dst = &a.Type
+		case name == "Value":
+			dst = &a.Value
+		case strings.EqualFold(name, "Type") || strings.EqualFold(name, "Value"):
+			return fmt.Errorf("SNS message attribute key %q is not Type or Value", name)
+		default:
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseEnvelope returns the envelope of an offloaded message delivered by SNS
 // without raw delivery, or ok=false if body is not one.
 func parseEnvelope(body string) (env envelope, ok bool) {
@@ -76,17 +103,20 @@ func exactEnvelopeKeys(body string) bool {
 	if err != nil {
 		return false
 	}
-	found := 0
+	seen := map[string]bool{}
 	for _, f := range fields {
 		for _, w := range want {
 			if f.name == w {
-				found++
+				if seen[w] {
+					return false
+				}
+				seen[w] = true
 			} else if strings.EqualFold(f.name, w) {
 				return false
 			}
 		}
 	}
-	return found == len(want)
+	return len(seen) == len(want)
 }
 
 // span is a byte range of a JSON document.

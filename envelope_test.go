@@ -29,7 +29,7 @@ type envFixture struct {
 
 func (f envFixture) body() string { return f.pre + f.first + f.mid + f.second + f.post }
 
-func jsonString(t *testing.T, s string) string {
+func jsonString(t testing.TB, s string) string {
 	t.Helper()
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -50,7 +50,7 @@ const defaultEnvAttrs = `{
 // prettyEnvelope is a notification as SNS delivers it to SQS without raw
 // delivery (the pretty-printed layout, MessageAttributes last). message is
 // the Message (a pointer body, usually) and attrs the MessageAttributes JSON.
-func prettyEnvelope(t *testing.T, message, attrs string) envFixture {
+func prettyEnvelope(t testing.TB, message, attrs string) envFixture {
 	return envFixture{
 		pre: `{
   "Type" : "Notification",
@@ -73,7 +73,7 @@ func prettyEnvelope(t *testing.T, message, attrs string) envFixture {
 
 // compactAttrsFirst is an envelope in compact JSON with MessageAttributes
 // before Message.
-func compactAttrsFirst(t *testing.T, message, attrs string) envFixture {
+func compactAttrsFirst(t testing.TB, message, attrs string) envFixture {
 	return envFixture{
 		pre:        `{"Type":"Notification","MessageId":"m-2","MessageAttributes":`,
 		first:      attrs,
@@ -126,12 +126,16 @@ func splitRewritten(t *testing.T, f envFixture, out string) (message string, att
 	return message, attrs
 }
 
-func TestParseEnvelopeAccepts(t *testing.T) {
-	ptr := javaPointer(testBucket, "k1")
-	cases := map[string]struct {
-		body      string
-		wantAttrs map[string]envelopeAttribute
-	}{
+// acceptedEnvelope is an offloaded envelope parseEnvelope must accept, with
+// the attributes it must read.
+type acceptedEnvelope struct {
+	body      string
+	wantAttrs map[string]envelopeAttribute
+}
+
+// acceptedEnvelopes returns offloaded envelopes whose Message is ptr.
+func acceptedEnvelopes(t testing.TB, ptr string) map[string]acceptedEnvelope {
+	return map[string]acceptedEnvelope{
 		"SNS layout": {
 			body: prettyEnvelope(t, ptr, defaultEnvAttrs).body(),
 			wantAttrs: map[string]envelopeAttribute{
@@ -152,7 +156,11 @@ func TestParseEnvelopeAccepts(t *testing.T) {
 			wantAttrs: map[string]envelopeAttribute{"ExtendedPayloadSize": {"Number", "9"}},
 		},
 	}
-	for name, tc := range cases {
+}
+
+func TestParseEnvelopeAccepts(t *testing.T) {
+	ptr := javaPointer(testBucket, "k1")
+	for name, tc := range acceptedEnvelopes(t, ptr) {
 		t.Run(name, func(t *testing.T) {
 			env, ok := parseEnvelope(tc.body)
 			if !ok {
@@ -171,9 +179,10 @@ func TestParseEnvelopeAccepts(t *testing.T) {
 	}
 }
 
-func TestParseEnvelopeRejects(t *testing.T) {
-	ptr := javaPointer(testBucket, "k1")
-	cases := map[string]string{
+// rejectedEnvelopes returns bodies parseEnvelope must refuse; where they
+// hold a pointer, it is ptr.
+func rejectedEnvelopes(t testing.TB, ptr string) map[string]string {
+	return map[string]string{
 		"plain text":           "hello",
 		"empty":                "",
 		"plain JSON object":    `{"order":42,"items":["a","b"]}`,
@@ -194,6 +203,15 @@ func TestParseEnvelopeRejects(t *testing.T) {
 			`,"messageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
 		"key also in another case": `{"Type":"Notification","Message":"x","message":` + jsonString(t, ptr) +
 			`,"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
+		"key twice": `{"Type":"Notification","Type":"Notification","Message":` + jsonString(t, ptr) +
+			`,"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
+		// Found writing FuzzParseEnvelope: the three keys were counted,
+		// not each one, so a key twice stood in for a missing one, and
+		// the rewrite wrote the new Message before the envelope.
+		"key twice, Message missing": `{"Type":"Notification","Type":"Notification",` +
+			`"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
+		"MessageAttributes twice, Message missing": `{"Type":"Notification","MessageAttributes":{},` +
+			`"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"}}}`,
 		"invalid JSON": `{"Type":"Notification","Message":"x","MessageAttributes":{"ExtendedPayloadSize":`,
 		"trailing garbage": compactAttrsFirst(t, ptr, `{"ExtendedPayloadSize":{"Type":"Number","Value":"9"}}`).body() +
 			"}",
@@ -202,8 +220,15 @@ func TestParseEnvelopeRejects(t *testing.T) {
 		"attributes array":        `{"Type":"Notification","Message":"x","MessageAttributes":["ExtendedPayloadSize"]}`,
 		"type not a string":       `{"Type":1,"Message":"Notification","MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"5"}}}`,
 		"attribute not an object": `{"Type":"Notification","Message":"x","MessageAttributes":{"ExtendedPayloadSize":5}}`,
+		// Found writing FuzzParseEnvelope: encoding/json read "value" as
+		// Value, where a strict reader sees no Value.
+		"attribute key in another case": `{"Type":"Notification","Message":` + jsonString(t, ptr) +
+			`,"MessageAttributes":{"ExtendedPayloadSize":{"Type":"Number","Value":"7"},"k":{"Type":"String","value":"v"}}}`,
 	}
-	for name, body := range cases {
+}
+
+func TestParseEnvelopeRejects(t *testing.T) {
+	for name, body := range rejectedEnvelopes(t, javaPointer(testBucket, "k1")) {
 		t.Run(name, func(t *testing.T) {
 			if env, ok := parseEnvelope(body); ok {
 				t.Errorf("expect no envelope, got %+v", env)
@@ -212,9 +237,11 @@ func TestParseEnvelopeRejects(t *testing.T) {
 	}
 }
 
-func TestRewriteEnvelope(t *testing.T) {
-	ptr := javaPointer(testBucket, "k1")
-	payloads := map[string]string{
+// rewritePayloads are payloads to put in an envelope's Message: JSON
+// specials, multi-byte and control characters, and text that looks like an
+// envelope or a pointer.
+func rewritePayloads() map[string]string {
+	return map[string]string{
 		"plain":            "hello world",
 		"quotes":           `say "hi" and "bye"`,
 		"backslashes":      `C:\path\to\file \" \\ \u0041`,
@@ -229,7 +256,12 @@ func TestRewriteEnvelope(t *testing.T) {
 		"pointer-like":     javaPointer("other-bucket", "k2"),
 		"trailing newline": "ends\n",
 	}
-	layouts := map[string]func(t *testing.T, msg, attrs string) envFixture{
+}
+
+func TestRewriteEnvelope(t *testing.T) {
+	ptr := javaPointer(testBucket, "k1")
+	payloads := rewritePayloads()
+	layouts := map[string]func(t testing.TB, msg, attrs string) envFixture{
 		"SNS layout":                prettyEnvelope,
 		"compact, attributes first": compactAttrsFirst,
 	}

@@ -18,7 +18,7 @@ func NewKey(prefix string) string { return prefix + uuid.NewString() }
 // ValidateKeyPrefix checks a key prefix against the reference clients' rules:
 // at most MaxKeyPrefixLength characters from [a-zA-Z0-9./_-], not starting
 // with '.' or '/', no "..", and (so that ValidateKey accepts the keys it
-// starts) no "/./". The empty prefix is valid.
+// starts) no "/./" and no "//". The empty prefix is valid.
 func ValidateKeyPrefix(prefix string) error {
 	if len(prefix) > MaxKeyPrefixLength {
 		return fmt.Errorf("key prefix is %d characters, longer than %d", len(prefix), MaxKeyPrefixLength)
@@ -35,6 +35,9 @@ func ValidateKeyPrefix(prefix string) error {
 	// ValidateKey refuses "." path segments in the keys the prefix starts.
 	if strings.Contains(prefix, "/./") {
 		return fmt.Errorf("key prefix %q: must not contain a \".\" path segment", prefix)
+	}
+	if strings.Contains(prefix, "//") {
+		return fmt.Errorf("key prefix %q: must not contain an empty path segment (\"//\")", prefix)
 	}
 	for i := 0; i+1 < len(prefix); i++ {
 		if prefix[i] == '.' && prefix[i+1] == '.' {

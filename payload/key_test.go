@@ -91,6 +91,9 @@ func TestValidateKeyPrefix(t *testing.T) {
 		"988 plus a bad byte":  {strings.Repeat("a", 987) + "*", false},
 		"marker-like (has ..)": {"x-..s3Key..-", false},
 		"dot segment":          {"a/./", false},
+		// ValidateKey refuses "//" in the keys the prefix starts.
+		"double slash":        {"a//", false},
+		"double slash inside": {"a//b/", false},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -217,9 +217,13 @@ func ValidateBucketName(name string) error {
 func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // ValidateKey checks an S3 key named by a pointer: 1 to 1024 bytes of valid
-// UTF-8 without control characters (C0, DEL or C1), no "." or ".." path segment and no leading
-// "/" (some S3-compatible servers and proxies resolve those to other keys), and
-// neither receipt-handle marker (so that receipt handles stay parseable).
+// UTF-8 without control characters (C0, DEL or C1); no leading "/", no "//"
+// and no "." or ".." path segment (some S3-compatible servers and proxies
+// resolve those to other keys: versitygw serves "/a", "a//b", "./a" and
+// "a/../b" as "a", "a/b", "a" and "b", so a check on the key would see one
+// key and the server read another); and neither receipt-handle marker (so
+// that receipt handles stay parseable). A trailing "/" is allowed: S3 and
+// versitygw keep "a/" and "a" apart.
 func ValidateKey(key string) error {
 	if key == "" {
 		return errors.New("key is empty")
@@ -237,6 +241,9 @@ func ValidateKey(key string) error {
 	}
 	if strings.HasPrefix(key, "/") {
 		return fmt.Errorf("key %q starts with \"/\"", key)
+	}
+	if strings.Contains(key, "//") {
+		return fmt.Errorf("key %q contains an empty path segment (\"//\")", key)
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		if seg == "." || seg == ".." {

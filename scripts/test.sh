@@ -2,7 +2,8 @@
 # test.sh — runs every test of the project on a fresh machine: gofmt, go vet
 # and staticcheck, then the unit and integration tests with the race detector,
 # against local S3 and SQS/SNS servers that it installs, starts and stops
-# itself. Extra arguments go to `go test` (e.g. -run TestInteg).
+# itself, then every fuzz target for SQSX_FUZZTIME each (scripts/fuzz.sh;
+# default 10s, 0 skips). Extra arguments go to `go test` (e.g. -run TestInteg).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -57,4 +58,10 @@ if [ "$skipped" -ne 0 ]; then
   echo "tests were skipped; every test must run here" >&2
   exit 1
 fi
-exit $status
+if [ $status -ne 0 ]; then
+  exit $status
+fi
+
+log "fuzz targets, ${SQSX_FUZZTIME:-10s} each"
+scripts/servers.sh stop # not needed, and they would take CPU from the fuzzers
+bash scripts/fuzz.sh
