@@ -2,6 +2,11 @@
 // scripts/servers.sh starts, through the standard AWS_* environment
 // variables. When they are not set a test is skipped, except under CI=true,
 // where it fails: in CI the integration tests must run.
+//
+// The servers are one of two backends, named by SQSX_BACKEND: "emulators"
+// (versitygw and fauxqs) or "moto". Where a server is known to differ from
+// AWS, [Quirks] says so, and a test asserts AWS's behaviour everywhere else
+// and the server's known deviation there (docs/conformance.md lists them).
 package testenv
 
 import (
@@ -27,6 +32,78 @@ type Clients struct {
 	S3     *s3.Client
 	SQS    *sqs.Client
 	SNS    *sns.Client
+
+	// Backend is the backend that serves them: BackendEmulators or
+	// BackendMoto.
+	Backend string
+	// Quirks are the backend's known deviations from AWS.
+	Quirks Quirks
+}
+
+// Backends that scripts/servers.sh starts (SQSX_BACKEND).
+const (
+	BackendEmulators = "emulators" // versitygw for S3, fauxqs for SQS and SNS
+	BackendMoto      = "moto"      // moto for S3, SQS and SNS
+)
+
+// Quirks are deviations from AWS that the tests meet on a backend. Each is
+// described, with the AWS documentation it was checked against, in
+// docs/conformance.md.
+type Quirks struct {
+	// AcceptsInvalidReceiptHandles: DeleteMessage and DeleteMessageBatch
+	// succeed with a receipt handle SQS answers with ReceiptHandleIsInvalid,
+	// and ChangeMessageVisibility answers MessageNotInflight (fauxqs).
+	AcceptsInvalidReceiptHandles bool
+
+	// RefusesSupplementaryCharacters: SendMessage refuses a body with a
+	// character above U+FFFF, which SQS accepts (fauxqs).
+	RefusesSupplementaryCharacters bool
+
+	// ChecksumsAllAttributes: ReceiveMessage returns the MD5 of all of a
+	// message's attributes when only some were requested, so the SDK's
+	// checksum validation fails the receive (fauxqs).
+	ChecksumsAllAttributes bool
+
+	// IgnoresSSE: S3 accepts server-side encryption headers but neither
+	// applies nor reports them (versitygw).
+	IgnoresSSE bool
+
+	// NoDefaultKMSKeyID: after an SSE-KMS PutObject without a key id,
+	// HeadObject names no key, where S3 names the AWS managed key (moto).
+	NoDefaultKMSKeyID bool
+
+	// AcceptsAnyCredentials: requests signed with a wrong secret key
+	// succeed, where AWS answers SignatureDoesNotMatch (moto).
+	AcceptsAnyCredentials bool
+
+	// RawBinaryAttributeFails: a Binary message attribute published to SNS
+	// and delivered raw to SQS makes ReceiveMessage fail with HTTP 500
+	// (moto).
+	RawBinaryAttributeFails bool
+}
+
+// quirks are the known deviations of each backend.
+var quirks = map[string]Quirks{
+	BackendEmulators: {
+		AcceptsInvalidReceiptHandles:   true,
+		RefusesSupplementaryCharacters: true,
+		ChecksumsAllAttributes:         true,
+		IgnoresSSE:                     true,
+	},
+	BackendMoto: {
+		AcceptsAnyCredentials:   true,
+		NoDefaultKMSKeyID:       true,
+		RawBinaryAttributeFails: true,
+	},
+}
+
+// fail fails t under CI=true and skips it otherwise.
+func fail(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
 
 // Require returns clients for the local servers, or skips t (fails it when
@@ -40,22 +117,69 @@ func Require(t testing.TB) *Clients {
 		}
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("local servers not configured (%s unset); run scripts/test.sh, or scripts/servers.sh start and source .servers/env",
-			strings.Join(missing, ", "))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		fail(t, fmt.Sprintf("local servers not configured (%s unset); run scripts/test.sh, or scripts/servers.sh start and source .servers/env",
+			strings.Join(missing, ", ")))
+	}
+	backend := os.Getenv("SQSX_BACKEND")
+	if backend == "" {
+		backend = BackendEmulators
+	}
+	q, ok := quirks[backend]
+	if !ok {
+		t.Fatalf("SQSX_BACKEND=%s: want %s or %s", backend, BackendEmulators, BackendMoto)
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatalf("loading AWS config: %v", err)
 	}
 	return &Clients{
-		Config: cfg,
-		S3:     s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		SQS:    sqs.NewFromConfig(cfg),
-		SNS:    sns.NewFromConfig(cfg),
+		Config:  cfg,
+		S3:      s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		SQS:     sqs.NewFromConfig(cfg),
+		SNS:     sns.NewFromConfig(cfg),
+		Backend: backend,
+		Quirks:  q,
+	}
+}
+
+// MinIO is the MinIO server that scripts/servers.sh starts beside either
+// backend for the tests of server-side encryption: unlike the backends'
+// S3, it encrypts objects, with a KMS key of its own, and refuses
+// encryption it cannot do.
+type MinIO struct {
+	// S3 is a client for it (path style).
+	S3 *s3.Client
+	// KMSKey is the id of the one KMS key it has, also its default key.
+	KMSKey string
+	// DataDir is its storage directory: an object is stored in DataDir/bucket/key/.
+	DataDir string
+}
+
+// RequireMinIO returns the MinIO server, or skips t (fails it when CI=true)
+// if the environment does not name it.
+func (c *Clients) RequireMinIO(t testing.TB) *MinIO {
+	t.Helper()
+	vars := map[string]string{}
+	var missing []string
+	for _, v := range []string{"SQSX_MINIO_ENDPOINT", "SQSX_MINIO_ACCESS_KEY_ID", "SQSX_MINIO_SECRET_ACCESS_KEY", "SQSX_MINIO_KMS_KEY", "SQSX_MINIO_DATA"} {
+		if vars[v] = os.Getenv(v); vars[v] == "" {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) > 0 {
+		fail(t, fmt.Sprintf("MinIO not configured (%s unset); run scripts/test.sh, or scripts/servers.sh start and source .servers/env",
+			strings.Join(missing, ", ")))
+	}
+	return &MinIO{
+		S3: s3.NewFromConfig(c.Config, func(o *s3.Options) {
+			o.UsePathStyle = true
+			o.BaseEndpoint = aws.String(vars["SQSX_MINIO_ENDPOINT"])
+			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: vars["SQSX_MINIO_ACCESS_KEY_ID"], SecretAccessKey: vars["SQSX_MINIO_SECRET_ACCESS_KEY"]}, nil
+			})
+		}),
+		KMSKey:  vars["SQSX_MINIO_KMS_KEY"],
+		DataDir: vars["SQSX_MINIO_DATA"],
 	}
 }
 
@@ -70,16 +194,23 @@ func Name(prefix string) string {
 // Bucket creates a new bucket and removes it, with its objects, when t ends.
 func (c *Clients) Bucket(t testing.TB) string {
 	t.Helper()
+	return BucketOn(t, c.S3)
+}
+
+// BucketOn creates a new bucket with api and removes it, with its objects,
+// when t ends.
+func BucketOn(t testing.TB, api *s3.Client) string {
+	t.Helper()
 	ctx := context.Background()
 	name := Name("sqsx")
-	if _, err := c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := api.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		for _, k := range c.Keys(t, name) {
-			c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(k)})
+		for _, k := range KeysOn(t, api, name) {
+			api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(k)})
 		}
-		c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
+		api.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 	})
 	return name
 }
@@ -87,8 +218,14 @@ func (c *Clients) Bucket(t testing.TB) string {
 // Keys lists every key in bucket.
 func (c *Clients) Keys(t testing.TB, bucket string) []string {
 	t.Helper()
+	return KeysOn(t, c.S3, bucket)
+}
+
+// KeysOn lists every key in bucket with api.
+func KeysOn(t testing.TB, api *s3.Client, bucket string) []string {
+	t.Helper()
 	var keys []string
-	p := s3.NewListObjectsV2Paginator(c.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	p := s3.NewListObjectsV2Paginator(api, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
@@ -199,11 +336,18 @@ func (c *Clients) Subscribe(t testing.TB, topicARN, queueURL string, raw bool) {
 }
 
 // LifecycleS3 returns an S3 client for tests of bucket lifecycle
-// configuration. versitygw v1.8.0 answers NotImplemented to it, so these go to
-// the S3 API that fauxqs serves on its SQS/SNS port.
+// configuration, at SQSX_LIFECYCLE_ENDPOINT_S3 if it is set: versitygw
+// v1.8.0 answers NotImplemented to it, so with the emulators these go to the
+// S3 API that fauxqs serves on its SQS/SNS port.
 func (c *Clients) LifecycleS3() *s3.Client {
 	return s3.NewFromConfig(c.Config, func(o *s3.Options) {
 		o.UsePathStyle = true
-		o.BaseEndpoint = aws.String(os.Getenv("AWS_ENDPOINT_URL_SQS"))
+		if ep := LifecycleEndpoint(); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
 	})
 }
+
+// LifecycleEndpoint returns the endpoint LifecycleS3 uses, or "" for
+// AWS_ENDPOINT_URL_S3.
+func LifecycleEndpoint() string { return os.Getenv("SQSX_LIFECYCLE_ENDPOINT_S3") }
