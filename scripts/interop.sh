@@ -45,6 +45,7 @@ go vet -tags interop ./interop/...
 total_passed=0 total_failed=0 total_skipped=0 status=0
 run_backend() {
   local backend=$1 out rc passed failed skipped
+  shift
   log "local servers: $backend"
   # The matrix needs no MinIO.
   SQSX_BACKEND=$backend SQSX_MINIO=off scripts/servers.sh start

@@ -35,6 +35,7 @@ fi
 total_passed=0 total_failed=0 total_skipped=0 status=0
 run_backend() {
   local backend=$1 out rc passed failed skipped
+  shift
   log "local servers: $backend"
   SQSX_BACKEND=$backend scripts/servers.sh start
   trap 'scripts/servers.sh stop' EXIT
