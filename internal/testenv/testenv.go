@@ -10,9 +10,12 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -76,6 +80,10 @@ type Quirks struct {
 	// succeed, where AWS answers SignatureDoesNotMatch (moto).
 	AcceptsAnyCredentials bool
 
+	// AcceptsUnknownKMSKey: SSE-KMS with a key id KMS does not have
+	// succeeds, where S3 refuses it (moto).
+	AcceptsUnknownKMSKey bool
+
 	// RawBinaryAttributeFails: a Binary message attribute published to SNS
 	// and delivered raw to SQS makes ReceiveMessage fail with HTTP 500
 	// (moto).
@@ -92,6 +100,7 @@ var quirks = map[string]Quirks{
 	},
 	BackendMoto: {
 		AcceptsAnyCredentials:   true,
+		AcceptsUnknownKMSKey:    true,
 		NoDefaultKMSKeyID:       true,
 		RawBinaryAttributeFails: true,
 	},
@@ -142,22 +151,44 @@ func Require(t testing.TB) *Clients {
 	}
 }
 
-// MinIO is the MinIO server that scripts/servers.sh starts beside either
-// backend for the tests of server-side encryption: unlike the backends'
-// S3, it encrypts objects, with a KMS key of its own, and refuses
-// encryption it cannot do.
-type MinIO struct {
+// SSEServer is an S3 server for the tests of server-side encryption, with
+// what it is known to do differently from S3.
+type SSEServer struct {
+	// Name is the backend's name or "minio".
+	Name string
 	// S3 is a client for it (path style).
 	S3 *s3.Client
-	// KMSKey is the id of the one KMS key it has, also its default key.
+	// KMSKey is a KMS key id it accepts for SSE-KMS.
 	KMSKey string
-	// DataDir is its storage directory: an object is stored in DataDir/bucket/key/.
+	// DataDir, if set, is its storage directory, where an object is stored
+	// under DataDir/bucket/key/: a test can read that it is encrypted.
 	DataDir string
+
+	// IgnoresSSE: it accepts SSE headers but neither applies nor reports
+	// them (Quirks.IgnoresSSE).
+	IgnoresSSE bool
+	// NoDefaultKMSKeyID: after SSE-KMS without a key id, HeadObject names no
+	// key (Quirks.NoDefaultKMSKeyID).
+	NoDefaultKMSKeyID bool
+	// AcceptsUnknownKMSKey: SSE-KMS with a key id it does not have succeeds
+	// (Quirks.AcceptsUnknownKMSKey), where S3 refuses it.
+	AcceptsUnknownKMSKey bool
+	// UnknownKMSKeyCode is the error code with which it refuses a KMS key id
+	// it does not have: S3's KMS.NotFoundException, or its own.
+	UnknownKMSKeyCode string
 }
 
-// RequireMinIO returns the MinIO server, or skips t (fails it when CI=true)
-// if the environment does not name it.
-func (c *Clients) RequireMinIO(t testing.TB) *MinIO {
+// BackendKMSKey is the KMS key id the SSE tests give the backends' S3: an
+// id in the form AWS uses, of a key that does not exist, which neither
+// backend checks (see SSEServer.AcceptsUnknownKMSKey).
+const BackendKMSKey = "arn:aws:kms:us-east-1:000000000000:key/6c1f4f3e-2b1a-4c5d-9e8f-0a1b2c3d4e5f"
+
+// SSEServers returns the backend's S3 and the MinIO server that
+// scripts/servers.sh starts beside either backend: unlike the backends' S3,
+// MinIO encrypts objects with a KMS key of its own and refuses encryption it
+// cannot do. Without MinIO in the environment t is skipped (failed when
+// CI=true).
+func (c *Clients) SSEServers(t testing.TB) []SSEServer {
 	t.Helper()
 	vars := map[string]string{}
 	var missing []string
@@ -170,17 +201,101 @@ func (c *Clients) RequireMinIO(t testing.TB) *MinIO {
 		fail(t, fmt.Sprintf("MinIO not configured (%s unset); run scripts/test.sh, or scripts/servers.sh start and source .servers/env",
 			strings.Join(missing, ", ")))
 	}
-	return &MinIO{
-		S3: s3.NewFromConfig(c.Config, func(o *s3.Options) {
-			o.UsePathStyle = true
-			o.BaseEndpoint = aws.String(vars["SQSX_MINIO_ENDPOINT"])
-			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-				return aws.Credentials{AccessKeyID: vars["SQSX_MINIO_ACCESS_KEY_ID"], SecretAccessKey: vars["SQSX_MINIO_SECRET_ACCESS_KEY"]}, nil
-			})
-		}),
-		KMSKey:  vars["SQSX_MINIO_KMS_KEY"],
-		DataDir: vars["SQSX_MINIO_DATA"],
+	minio := s3.NewFromConfig(c.Config, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.BaseEndpoint = aws.String(vars["SQSX_MINIO_ENDPOINT"])
+		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: vars["SQSX_MINIO_ACCESS_KEY_ID"], SecretAccessKey: vars["SQSX_MINIO_SECRET_ACCESS_KEY"]}, nil
+		})
+	})
+	return []SSEServer{
+		{
+			Name:                 c.Backend,
+			S3:                   c.S3,
+			KMSKey:               BackendKMSKey,
+			IgnoresSSE:           c.Quirks.IgnoresSSE,
+			NoDefaultKMSKeyID:    c.Quirks.NoDefaultKMSKeyID,
+			AcceptsUnknownKMSKey: c.Quirks.AcceptsUnknownKMSKey || c.Quirks.IgnoresSSE,
+			UnknownKMSKeyCode:    "KMS.NotFoundException",
+		},
+		{
+			Name:              "minio",
+			S3:                minio,
+			KMSKey:            vars["SQSX_MINIO_KMS_KEY"],
+			DataDir:           vars["SQSX_MINIO_DATA"],
+			UnknownKMSKeyCode: "kms:KeyNotFound",
+		},
 	}
+}
+
+// CheckEncrypted checks, with HeadObject, that the object at bucket and key
+// is encrypted with sse and, for SSE-KMS, the key keyID ("": the default
+// key), or shows the server's known deviation. With DataDir it also checks
+// that marker, a string of the object's body, is nowhere in its stored files.
+func (s SSEServer) CheckEncrypted(t testing.TB, bucket, key string, sse s3types.ServerSideEncryption, keyID, marker string) {
+	t.Helper()
+	head, err := s.S3.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("HeadObject %s: %v", key, err)
+	}
+	gotKey := aws.ToString(head.SSEKMSKeyId)
+	switch {
+	case s.IgnoresSSE:
+		if head.ServerSideEncryption != "" || gotKey != "" {
+			t.Fatalf("expect %s to report no encryption (known deviation), got %q %q", s.Name, head.ServerSideEncryption, gotKey)
+		}
+		return
+	case head.ServerSideEncryption != sse:
+		t.Fatalf("expect %s encryption %q, got %q", key, sse, head.ServerSideEncryption)
+	case sse != s3types.ServerSideEncryptionAwsKms:
+		if gotKey != "" {
+			t.Fatalf("expect no KMS key for %s, got %q", sse, gotKey)
+		}
+	case keyID != "":
+		// S3 reports the key's ARN, which ends in its id.
+		if !strings.HasSuffix(gotKey, keyID) {
+			t.Fatalf("expect KMS key %q, got %q", keyID, gotKey)
+		}
+	case s.NoDefaultKMSKeyID:
+		if gotKey != "" {
+			t.Fatalf("expect %s to name no default KMS key (known deviation), got %q", s.Name, gotKey)
+		}
+	case gotKey == "":
+		t.Fatal("expect the default KMS key named, got none")
+	}
+	if s.DataDir != "" {
+		if s.stores(t, bucket, key, marker) {
+			t.Fatalf("expect %s/%s encrypted at rest, found %q in its files under %s", bucket, key, marker, s.DataDir)
+		}
+	}
+}
+
+// CheckPlain checks that marker is found in the stored files of the object
+// at bucket and key: the control that shows CheckEncrypted's search works.
+func (s SSEServer) CheckPlain(t testing.TB, bucket, key, marker string) {
+	t.Helper()
+	if !s.stores(t, bucket, key, marker) {
+		t.Fatalf("expect %q in the files of the unencrypted object %s/%s under %s", marker, bucket, key, s.DataDir)
+	}
+}
+
+// stores reports whether marker is in any file stored for bucket and key.
+func (s SSEServer) stores(t testing.TB, bucket, key, marker string) bool {
+	t.Helper()
+	found, files := false, 0
+	err := filepath.WalkDir(filepath.Join(s.DataDir, bucket, key), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files++
+		found = found || bytes.Contains(b, []byte(marker))
+		return err
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("reading the stored files of %s/%s under %s: %d files, %v", bucket, key, s.DataDir, files, err)
+	}
+	return found
 }
 
 var seq atomic.Int64
