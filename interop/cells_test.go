@@ -23,6 +23,7 @@ import (
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/testenv"
+	"github.com/sqsx/sqsx/payload"
 )
 
 // text returns a body of exactly n bytes: tag, then multi-byte UTF-8 text,
@@ -229,10 +230,19 @@ func unresolved(c *cell, m Message) bool {
 
 // badHandle: the Python consumer cuts the original receipt handle out of its
 // rewritten one at the last '-', which breaks on handles that contain '-'
-// (fauxqs's do), so its DeleteMessage and ChangeMessageVisibility of a
-// resolved message miss it (limitation P3).
+// (fauxqs's do; moto's do not), so its DeleteMessage and
+// ChangeMessageVisibility of a resolved message miss it (limitation P3).
 func badHandle(c *cell, m Message) bool {
-	return c.consumer == "python" && offloaded(m) && !unresolved(c, m)
+	if c.consumer != "python" || !offloaded(m) || unresolved(c, m) {
+		return false
+	}
+	for _, g := range c.consumed.Messages {
+		if g.MessageID == m.MessageID {
+			h, err := payload.ParseReceiptHandle(g.ReceiptHandle)
+			return err == nil && strings.Contains(h.Original, "-")
+		}
+	}
+	return false
 }
 
 // javaPointer is the pointer body as Java and sqsx write it.

@@ -15,6 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export SQSX_SERVERS_HOME=${SQSX_SERVERS_HOME:-$ROOT/.servers}
+# The demo needs no MinIO (the servers the SSE tests use).
+export SQSX_MINIO=off
 SIZE=$((20 * 1024 * 1024))
 
 log() { echo "[demo] $*" >&2; }

