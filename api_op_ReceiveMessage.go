@@ -67,20 +67,9 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Concurrency)
 	for i := range out.Messages {
-		m := &out.Messages[i]
-		resolve := func(ctx context.Context) error { return c.resolve(ctx, m) }
-		if !fetch {
-			resolve = func(ctx context.Context) error { return c.check(ctx, m) }
-		}
-		if !isOffloaded(m) {
-			env, ok := parseEnvelope(aws.ToString(m.Body))
-			if !ok {
-				continue
-			}
-			resolve = func(ctx context.Context) error { return c.resolveEnvelope(ctx, m, env) }
-			if !fetch {
-				resolve = func(ctx context.Context) error { return c.checkEnvelope(ctx, env) }
-			}
+		resolve := c.resolver(&out.Messages[i], fetch)
+		if resolve == nil {
+			continue
 		}
 		g.Go(func() error {
 			errs[i] = resolve(gctx)
@@ -96,6 +85,45 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	return c.settle(ctx, &in, out, received, errs, optFns)
 }
 
+// resolver returns the function that resolves m in place (fetch) or checks
+// its payload (!fetch), or nil if m carries its body itself.
+func (c *Client) resolver(m *types.Message, fetch bool) func(context.Context) error {
+	if isOffloaded(m) {
+		if fetch {
+			return func(ctx context.Context) error { return c.resolve(ctx, m) }
+		}
+		return func(ctx context.Context) error { return c.check(ctx, m) }
+	}
+	env, ok := parseEnvelope(aws.ToString(m.Body))
+	if !ok {
+		return nil
+	}
+	if fetch {
+		return func(ctx context.Context) error { return c.resolveEnvelope(ctx, m, env) }
+	}
+	return func(ctx context.Context) error { return c.checkEnvelope(ctx, env) }
+}
+
+// ResolveMessage resolves one message in place, as ReceiveMessage resolves
+// each message it receives: for a message received by other means (an AWS
+// Lambda event, a plain SQS client that asked for the reserved attributes)
+// it replaces the pointer body with the payload, removes the reserved
+// attributes and makes the receipt handle name the payload, so that
+// DeleteMessage deletes both. A message delivered by SNS without raw delivery
+// is resolved as Options.SNSEnvelope says. It reports whether m was
+// offloaded; a message that carries its body itself is left as it is.
+//
+// On error m is left as it was; UnresolvedCode(err) says why, and
+// Options.Unresolved does not apply: what to do with the message is the
+// caller's choice.
+func (c *Client) ResolveMessage(ctx context.Context, m *types.Message) (offloaded bool, err error) {
+	resolve := c.resolver(m, true)
+	if resolve == nil {
+		return false, nil
+	}
+	return true, resolve(ctx)
+}
+
 // settle applies Options.Unresolved to the messages of out that failed to
 // resolve (errs[i] != nil; received[i] is message i as SQS sent it) and
 // records them in out's metadata.
@@ -109,7 +137,7 @@ func (c *Client) settle(ctx context.Context, in *sqs.ReceiveMessageInput, out *s
 			keep = append(keep, m)
 			continue
 		}
-		u := UnresolvedMessage{MessageID: aws.ToString(m.MessageId), Message: received[i], Code: unresolvedCode(errs[i]), Err: errs[i]}
+		u := UnresolvedMessage{MessageID: aws.ToString(m.MessageId), Message: received[i], Code: UnresolvedCode(errs[i]), Err: errs[i]}
 		switch {
 		case c.opts.Unresolved == UnresolvedReturn:
 			u.Action = UnresolvedReturned
@@ -202,9 +230,13 @@ func (c *Client) resolve(ctx context.Context, m *types.Message) error {
 	return nil
 }
 
-// unresolvedCode returns the code of the reason a payload could not be
-// resolved.
-func unresolvedCode(err error) string {
+// UnresolvedCode returns the code of the reason a payload could not be
+// resolved (see UnresolvedMessage.Code), for an error of ResolveMessage,
+// OpenPayload or ReceiveMessage under UnresolvedFail; "" for nil.
+func UnresolvedCode(err error) string {
+	if err == nil {
+		return ""
+	}
 	switch {
 	case errors.Is(err, ErrPayloadNotFound):
 		return CodePayloadNotFound

@@ -608,3 +608,42 @@ func TestReceiveMessageNilParams(t *testing.T) {
 		t.Errorf("expect a request naming both reserved attributes, got %+v", sent)
 	}
 }
+
+func TestResolveMessage(t *testing.T) {
+	e := newTestEnv(t)
+	e.enqueueOffloaded(testBucket, "k", "the payload", AttributeName, javaPointer(testBucket, "k"), nil)
+	e.enqueueOffloaded(testBucket, "gone", "", AttributeName, javaPointer(testBucket, "missing"), nil)
+	e.sqs.Enqueue(testQueueURL, "plain", nil)
+	out, err := e.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(testQueueURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+	})
+	if err != nil || len(out.Messages) != 3 {
+		t.Fatalf("raw receive: %v, %d messages", err, len(out.Messages))
+	}
+	good, missing, plain := out.Messages[0], out.Messages[1], out.Messages[2]
+
+	offloaded, err := e.client.ResolveMessage(context.Background(), &good)
+	if !offloaded || err != nil || aws.ToString(good.Body) != "the payload" || len(good.MessageAttributes) != 0 {
+		t.Errorf("expect the payload resolved in place, got %v, %v, %q %v", offloaded, err, aws.ToString(good.Body), good.MessageAttributes)
+	}
+	if h, err := payload.ParseReceiptHandle(aws.ToString(good.ReceiptHandle)); err != nil || h.Pointer.Key != "k" {
+		t.Errorf("expect the handle to name the payload, got %v, %v", h, err)
+	}
+
+	before := aws.ToString(missing.Body)
+	offloaded, err = e.client.ResolveMessage(context.Background(), &missing)
+	if !offloaded || !errors.Is(err, ErrPayloadNotFound) || UnresolvedCode(err) != CodePayloadNotFound {
+		t.Errorf("expect not found, got %v, %v (%s)", offloaded, err, UnresolvedCode(err))
+	}
+	if aws.ToString(missing.Body) != before {
+		t.Error("expect a message that failed to resolve left as it was")
+	}
+
+	offloaded, err = e.client.ResolveMessage(context.Background(), &plain)
+	if offloaded || err != nil || aws.ToString(plain.Body) != "plain" {
+		t.Errorf("expect a plain message untouched, got %v, %v", offloaded, err)
+	}
+	if e.log.Count("DeleteMessage")+e.log.Count("DeleteMessageBatch") != 0 {
+		t.Error("expect ResolveMessage to delete nothing")
+	}
+}
