@@ -397,3 +397,51 @@ func TestIntegAmbiguousUploadLeavesNoOrphan(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegLongKeyIsPerMessage: a pointer whose key is valid for S3 (1,024
+// bytes) but refused by the server (versitygw: a 400, as a file name is
+// limited to 255 bytes; AWS: a 404 for a key that does not exist) fails that
+// message alone, under the default policy.
+func TestIntegLongKeyIsPerMessage(t *testing.T) {
+	it := newInteg(t, false, map[string]string{"VisibilityTimeout": "1"})
+	it.send("good", nil)
+	key := strings.Repeat("k", payload.MaxKeyLength)
+	ptr, err := payload.EncodePointer(payload.Pointer{Bucket: it.bucket, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := it.env.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: aws.String(it.queue), MessageBody: aws.String(ptr),
+		MessageAttributes: map[string]types.MessageAttributeValue{sqsx.AttributeName: {DataType: aws.String("Number"), StringValue: aws.String("4")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var good int
+	var us []sqsx.UnresolvedMessage
+	for deadline := time.Now().Add(20 * time.Second); (good == 0 || len(us) == 0) && time.Now().Before(deadline); {
+		out, err := it.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(it.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+		})
+		if err != nil {
+			t.Fatalf("a refused key failed the receive: %v", err)
+		}
+		for _, m := range out.Messages {
+			if aws.ToString(m.Body) != "good" {
+				t.Fatalf("unexpected body %.40q", aws.ToString(m.Body))
+			}
+			good++
+			it.delete(m)
+		}
+		us = append(us, sqsx.GetUnresolvedMessages(out.ResultMetadata)...)
+	}
+	if good != 1 || len(us) == 0 {
+		t.Fatalf("expect the good message processed and the long key reported, got %d, %+v", good, us)
+	}
+	switch u := us[0]; {
+	case u.Code == sqsx.CodePayloadRejected && u.Action == sqsx.UnresolvedLeft:
+	case u.Code == sqsx.CodePayloadNotFound && u.Action == sqsx.UnresolvedDeleted:
+	default:
+		t.Fatalf("expect the long key rejected (left) or not found (deleted), got %s %s: %v", u.Code, u.Action, u.Err)
+	}
+	t.Logf("%s answered the 1,024-byte key with %s", it.env.Backend, us[0].Code)
+}

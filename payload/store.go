@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sqsx/sqsx/internal/outcome"
 )
@@ -503,6 +504,12 @@ func isBadDigest(err error) bool {
 }
 
 func isNotFound(err error) bool {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == 404 {
+		// S3's answer, whatever its body says: a body that could not be
+		// parsed (an HTML 404 from a proxy, a corrupted answer) has no code.
+		return true
+	}
 	var nsk *s3types.NoSuchKey
 	var nf *s3types.NotFound
 	if errors.As(err, &nsk) || errors.As(err, &nf) {
