@@ -408,11 +408,12 @@ func TestIntegS3Faults(t *testing.T) {
 	it := newInteg(t)
 	ctx := context.Background()
 	body := blobBytes(1 << 20)
-	if _, err := it.env.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &it.bucket, Key: aws.String("obj"), Body: bytes.NewReader(body)}); err != nil {
+	if _, err := it.env.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &it.bucket, Key: aws.String("obj"), Body: bytes.NewReader(body),
+		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c}); err != nil {
 		t.Fatal(err)
 	}
 	get := func(c *s3.Client) ([]byte, error, error) {
-		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &it.bucket, Key: aws.String("obj")})
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &it.bucket, Key: aws.String("obj"), ChecksumMode: s3types.ChecksumModeEnabled})
 		if err != nil {
 			return nil, err, nil
 		}
@@ -422,7 +423,7 @@ func TestIntegS3Faults(t *testing.T) {
 	}
 
 	t.Run("GetObject BitFlip", func(t *testing.T) {
-		// The SDK checks the CRC32 it uploaded with the object: the whole
+		// The SDK checks the CRC32C stored with the object: the whole
 		// (corrupt) body is read, and the error comes at its end.
 		it.s3p.Inject(S3("GetObject"), BitFlip, 1)
 		got, err, rerr := get(it.s3(it.s3p, 0))
