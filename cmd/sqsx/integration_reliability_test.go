@@ -59,6 +59,167 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		}
 	})
 
+	// One bad message among three: the other two are written (and, with
+	// --delete, deleted with their payloads) by the same receive, the bad
+	// one is reported with the command that deletes it, and the exit
+	// status is 1.
+	for _, kind := range []string{"PayloadNotFound", "BucketNotAllowed"} {
+		t.Run("OneBadMessageAmongThree/"+kind, func(t *testing.T) {
+			t.Parallel()
+			bucket := c.Bucket(t)
+			queueURL := c.Queue(t, false, nil)
+			send := func(body []byte, bucket string) string {
+				r := sqsx.run(t, body, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--always-s3").must(t, "send")
+				return strings.TrimSpace(string(r.stdout))
+			}
+			good := map[string][]byte{}
+			first := textBody(t, 1000)
+			good[send(first, bucket)] = first
+			keys := wantKeys(t, c, bucket, 1, "after the first send")
+			goodKeys := map[string]bool{keys[0]: true}
+			var bad, badBucket, badKey string
+			switch kind {
+			case "PayloadNotFound":
+				bad, badBucket = send([]byte("its payload goes ✓"), bucket), bucket
+				for _, k := range wantKeys(t, c, bucket, 2, "after the second send") {
+					if !goodKeys[k] {
+						badKey = k
+					}
+				}
+				if _, err := c.S3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(badKey)}); err != nil {
+					t.Fatal(err)
+				}
+			case "BucketNotAllowed":
+				badBucket = c.Bucket(t)
+				bad = send([]byte("in a bucket receive does not read ✓"), badBucket)
+				badKey = wantKeys(t, c, badBucket, 1, "after the send to the other bucket")[0]
+			}
+			third := textBody(t, 2000)
+			good[send(third, bucket)] = third
+			for _, k := range wantKeys(t, c, bucket, len(good), "after the sends") {
+				goodKeys[k] = true
+			}
+
+			dir := t.TempDir()
+			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max", "3", "--out-dir", dir,
+				"--delete", "--visibility-timeout", "300", "--wait", "10")
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1; stderr %s", r.code, r.stderr)
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != len(good) {
+				t.Errorf("--out-dir holds %d files, want %d; stderr %s", len(entries), len(good), r.stderr)
+			}
+			for id, body := range good {
+				if got, err := os.ReadFile(filepath.Join(dir, id)); err != nil || !bytes.Equal(got, body) {
+					t.Errorf("message %s: wrote %d bytes (%v), want the %d sent", id, len(got), err, len(body))
+				}
+			}
+			why := "payload s3://" + badBucket + "/" + badKey + " does not exist"
+			if kind == "BucketNotAllowed" {
+				why = "bucket " + badBucket + " is not allowed"
+			}
+			contains(t, "stderr", r.stderr, "message "+bad+": ", why, "sqsx delete --queue-url "+queueURL+" --receipt-handle ",
+				"2 of 3 messages written; 1 not")
+
+			// --delete deleted exactly the two written messages and their
+			// payloads; the bad one is in flight, and the object in the
+			// other bucket is untouched.
+			if v, f := queueCounts(t, c, queueURL); v != "0" || f != "1" {
+				t.Errorf("queue after receive --delete: %s visible, %s in flight; want 0 and 1", v, f)
+			}
+			wantKeys(t, c, bucket, 0, "after receive --delete")
+			if kind == "BucketNotAllowed" {
+				wantKeys(t, c, badBucket, 1, "the other bucket after receive --delete")
+			}
+
+			// The hint's command deletes the bad message.
+			var cmdLine string
+			for _, line := range strings.Split(string(r.stderr), "\n") {
+				if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "sqsx delete "); ok {
+					cmdLine = "\"$SQSX\" delete " + rest
+				}
+			}
+			sh := exec.Command("sh", "-c", cmdLine)
+			sh.Env = append(os.Environ(), "SQSX="+sqsx.bin)
+			if out, err := sh.CombinedOutput(); err != nil {
+				t.Fatalf("running the hint's command %s: %v\n%s", cmdLine, err, out)
+			}
+			if v, f := queueCounts(t, c, queueURL); v != "0" || f != "0" {
+				t.Errorf("queue after the hint's delete: %s visible, %s in flight; want 0 and 0", v, f)
+			}
+		})
+	}
+
+	// The same with --json and without --delete, and for peek --body: the
+	// bad message is the object with "error", "hint" and "code".
+	t.Run("OneBadMessageAmongThree/JSON", func(t *testing.T) {
+		t.Parallel()
+		bucket := c.Bucket(t)
+		queueURL := c.Queue(t, false, nil)
+		bodies := map[string]string{}
+		var bad, badKey string
+		seen := map[string]bool{}
+		for i, body := range []string{"first ✓", "second, whose payload goes ✓", "third ✓"} {
+			r := sqsx.run(t, []byte(body), nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--always-s3").must(t, "send")
+			id := strings.TrimSpace(string(r.stdout))
+			bodies[id] = body
+			for _, k := range wantKeys(t, c, bucket, i+1, "after a send") {
+				if !seen[k] && i == 1 {
+					bad, badKey = id, k
+				}
+				seen[k] = true
+			}
+		}
+		if _, err := c.S3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(badKey)}); err != nil {
+			t.Fatal(err)
+		}
+
+		check := func(what string, r result, wantHint string) {
+			t.Helper()
+			if r.code != 1 {
+				t.Errorf("%s: exit %d, want 1; stderr %s", what, r.code, r.stderr)
+			}
+			got := jsonLines(t, what, r.stdout)
+			if len(got) != 3 {
+				t.Fatalf("%s: %d objects, want 3:\n%s", what, len(got), r.stdout)
+			}
+			for _, m := range got {
+				id := m["message_id"].(string)
+				if id != bad {
+					if m["body"] != bodies[id] || m["error"] != nil || m["code"] != nil {
+						t.Errorf("%s: message %s: %v, want its body %q", what, id, m, bodies[id])
+					}
+					continue
+				}
+				hint, _ := m["hint"].(string)
+				if m["body"] != nil || m["code"] != "PayloadNotFound" || m["deleted"] != nil ||
+					!strings.Contains(m["error"].(string), "s3://"+bucket+"/"+badKey+" does not exist") || !strings.Contains(hint, wantHint) {
+					t.Errorf("%s: the bad message: %v; want code PayloadNotFound and a hint with %q", what, m, wantHint)
+				}
+			}
+		}
+		// peek first: it leaves the messages visible.
+		check("peek --body --json", sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--bucket", bucket, "--body", "--json",
+			"--max", "3", "--wait", "10"), "'sqsx receive' on the queue prints the command that deletes it")
+		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--json", "--max", "3",
+			"--visibility-timeout", "300", "--wait", "10")
+		var badHandle string
+		for _, m := range jsonLines(t, "receive --json", r.stdout) {
+			if m["message_id"] == bad {
+				badHandle, _ = m["receipt_handle"].(string)
+			}
+		}
+		check("receive --json", r, "sqsx delete --queue-url "+queueURL+" --receipt-handle "+shellQuote(badHandle))
+		if v, f := queueCounts(t, c, queueURL); v != "0" || f != "3" {
+			t.Errorf("queue after receive without --delete: %s visible, %s in flight; want 0 and 3", v, f)
+		}
+		wantKeys(t, c, bucket, 2, "after receive without --delete")
+	})
+
 	t.Run("OversizePayloadFailsOnlyItsMessage", func(t *testing.T) {
 		t.Parallel()
 		bucket := c.Bucket(t)

@@ -22,7 +22,10 @@
 // writes each body, byte for byte, to --out, a file in --out-dir or standard
 // output, optionally deletes the messages and their S3 payloads (--delete),
 // and prints a summary on standard error. Only payloads in --bucket and the
-// --allowed-bucket buckets are read.
+// --allowed-bucket buckets are read. Each message is decided on its own: one
+// whose body cannot be read or written is reported, with the command that
+// deletes it when it can never be read, and is left in the queue, while the
+// others are written (and deleted); the exit status is then 1.
 //
 // delete deletes messages by receipt handle, and then their payloads. peek
 // shows the messages of a queue without consuming them. publish publishes to
@@ -118,7 +121,8 @@ example local servers); S3 then uses path-style addressing.
 
 Exit status:
   0  success
-  1  error (the message says what to do next)
+  1  error (the message says what to do next); for receive and peek,
+     also when any one message could not be read, written or deleted
   2  invalid usage or input: an empty body, or a body sent in SQS or
      SNS itself that is not text (pass --always-s3 for other bytes)
   3  nothing there: receive or peek got no message within --wait,
@@ -402,6 +406,10 @@ func describe(err error) (msg, hint string) {
 	case errors.Is(err, sqsx.ErrBucketNotAllowed) && errors.As(err, &perr):
 		return fmt.Sprintf("the message's payload is in s3://%s/%s, and bucket %s is not allowed: pass --allowed-bucket %s if you trust the sender",
 				perr.Bucket, perr.Key, perr.Bucket, perr.Bucket),
+			redelivered
+
+	case errors.Is(err, sqsx.ErrKeyNotAllowed) && errors.As(err, &perr):
+		return fmt.Sprintf("the message's payload is in s3://%s/%s, and key %s is outside the key prefixes allowed to be read", perr.Bucket, perr.Key, perr.Key),
 			redelivered
 
 	case errors.Is(err, sqsx.ErrPayloadNotFound) && errors.As(err, &perr) && perr.Op == "PutObject":

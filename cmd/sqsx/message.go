@@ -38,6 +38,10 @@ type messageJSON struct {
 	// its body could not be read); it has no body.
 	Error string `json:"error,omitempty"`
 	Hint  string `json:"hint,omitempty"`
+	// Code says why the body could not be read from S3, when it could
+	// not, as sqsx.UnresolvedMessage.Code: PayloadNotFound,
+	// PayloadBucketNotAllowed, InvalidPayloadPointer, PayloadTooLarge, ...
+	Code  string `json:"code,omitempty"`
 	attrs map[string]types.MessageAttributeValue
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -26,7 +27,9 @@ S3, the s3:// pointer. With --body it also prints the bodies, read from S3
 where they are stored (only from --bucket and the --allowed-bucket buckets).
 A body is held in memory to be shown: a payload over --max-payload-size
 (default 64MiB) is not read, and its message is shown with the error (with
---json, in "error" and "hint"); the exit status is then 1.
+--json, in "error", "hint" and "code"); so is one whose payload is missing or
+in a bucket that is not allowed. The other messages are shown all the same,
+and the exit status is 1.
 
 A peek is a receive for SQS: it raises the messages' receive count, so on a
 queue with a redrive policy it brings them closer to the dead-letter queue,
@@ -148,8 +151,11 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	for _, m := range out.Messages {
 		res := describeWire(m)
 		if f.body {
+			// Each body is read on its own: one that cannot be read is
+			// reported with its message, and the others are shown.
 			if err := peekBody(ctx, store, m, res); err != nil {
 				res.Error, res.Hint = describe(err)
+				res.Code = sqsx.UnresolvedCode(err)
 				code = exitError
 			}
 		}

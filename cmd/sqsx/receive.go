@@ -11,7 +11,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -36,13 +35,14 @@ bounded memory, whatever their size, unless --max-payload-size caps them.
 With --json and neither --out nor --out-dir, the body goes into the JSON
 object and so is held in memory: a payload over --max-payload-size (default
 there 64MiB) is refused for its message; pass --out-dir to stream it
-instead, or raise the cap. A message that cannot be written is reported (with
---json, as its object with "error" and "hint" instead of "body") and is not
-deleted; the other messages are still written, and the exit status is 1.
+instead, or raise the cap.
 
-A message whose payload is missing, in a bucket that is not allowed, or not
-a valid pointer fails the receive, and the error prints the command that
-deletes it.
+Each message is decided on its own. One that cannot be written (its payload
+is missing, in a bucket that is not allowed, not a valid pointer, too large,
+or unreadable) is reported, with the command that deletes it where it can
+never be read, and is not deleted, even with --delete; with --json it is its
+object with "error", "hint" and "code" instead of "body". The other messages
+are still written (and, with --delete, deleted), and the exit status is 1.
 
 With --delete each message is deleted after its body is written, and so is
 its S3 object. If the message is deleted but the object is not, a warning is
@@ -54,7 +54,8 @@ A summary (message id, size, attributes, receipt handle) goes to standard
 error. With --json each message is one JSON object on standard output, with
 the body in "body" unless --out or --out-dir is given. On a terminal, a
 progress bar shows the writing of a body larger than 256 KiB.
-Exit status: 0 received, 1 error, 2 invalid usage, 3 no message within --wait.
+Exit status: 0 received, 1 error (or any message not written, or not deleted
+with --delete), 2 invalid usage, 3 no message within --wait.
 
 Flags:
 `
@@ -167,15 +168,7 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err != nil {
 		return u.fail(err)
 	}
-	recorder := &receivedSQS{Client: sqsClient}
-	client, err := sqsx.New(recorder, s3Client, func(o *sqsx.Options) {
-		// The CLI shows what it received: a message it cannot resolve is
-		// reported, with a hint that carries its receipt handle, rather than
-		// left silently in the queue.
-		o.Unresolved = sqsx.UnresolvedFail
-		o.Bucket = f.bucket
-		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
-	})
+	client, err := newReceiveClient(sqsClient, s3Client, f)
 	if err != nil {
 		return u.fail(err)
 	}
@@ -183,7 +176,27 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err != nil {
 		return u.fail(err)
 	}
+	return receiveMessages(ctx, u, client, queueURL, f)
+}
 
+// newReceiveClient returns the Client with which sqsx receive reads the
+// payloads of the queue's messages.
+func newReceiveClient(sqsAPI sqsx.SQSAPI, s3API sqsx.S3API, f *receiveFlags) (*sqsx.Client, error) {
+	return sqsx.New(sqsAPI, s3API, func(o *sqsx.Options) {
+		// The CLI decides per message: one whose payload cannot be
+		// resolved comes back as received, to be reported with what to do
+		// about it, while the others are written.
+		o.Unresolved = sqsx.UnresolvedReturn
+		o.Bucket = f.bucket
+		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
+	})
+}
+
+// receiveMessages receives up to --max messages from the queue at queueURL,
+// writes each one that resolves, and reports each one that does not, with
+// the command that deletes it. It returns exitError if any message was not
+// written (or, with --delete, not deleted).
+func receiveMessages(ctx context.Context, u *ui, client *sqsx.Client, queueURL string, f *receiveFlags) int {
 	// Payloads stay in S3 until they are streamed to their destination.
 	out, err := client.ReceiveMessageUnresolved(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(queueURL),
@@ -193,10 +206,8 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 	})
-	if err != nil {
-		if m, ok := recorder.messageOf(err); ok {
-			err = unreadable(err, m, len(recorder.received), deleteCommand(queueURL, aws.ToString(m.ReceiptHandle), &f.common.aws))
-		}
+	var ue *sqsx.UnresolvedError
+	if err != nil && !errors.As(err, &ue) {
 		return u.fail(err)
 	}
 	if len(out.Messages) == 0 {
@@ -212,91 +223,71 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		u.notef("sqsx receive: %s\n", explain(err))
 		return exitNoMessage
 	}
+	// The messages whose payloads could not be resolved are in out as
+	// received: pointer body, original receipt handle.
+	unresolved := map[string]sqsx.UnresolvedMessage{}
+	for _, um := range sqsx.GetUnresolvedMessages(out.ResultMetadata) {
+		unresolved[um.MessageID] = um
+	}
 	// A message that cannot be written does not keep the others from being
 	// written.
-	code := exitOK
+	failed := 0
 	for _, m := range out.Messages {
-		if c := receiveOne(ctx, u, client, queueURL, f, m); c != exitOK {
-			code = c
+		var code int
+		if um, ok := unresolved[aws.ToString(m.MessageId)]; ok {
+			res := describeReceived(m)
+			res.Code = um.Code
+			code = u.messageFailed(res, unresolvedError(um, deleteCommand(queueURL, aws.ToString(m.ReceiptHandle), &f.common.aws)))
+		} else {
+			code = receiveOne(ctx, u, client, queueURL, f, m)
+		}
+		if code != exitOK {
+			failed++
 		}
 	}
-	return code
-}
-
-// receivedSQS is the SQS client of sqsx receive. It keeps the messages of
-// the last ReceiveMessage call as SQS returned them: when the sqsx Client
-// fails the call because it cannot resolve one payload, its error names the
-// payload but not the message, whose receipt handle the hint needs.
-type receivedSQS struct {
-	*sqs.Client
-	received []types.Message
-}
-
-func (r *receivedSQS) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	out, err := r.Client.ReceiveMessage(ctx, params, optFns...)
-	if out != nil {
-		// A copy: the Client rewrites the receipt handles of its own.
-		r.received = slices.Clone(out.Messages)
+	if failed == 0 {
+		return exitOK
 	}
-	return out, err
-}
-
-// messageOf returns the received message whose payload err says cannot be
-// resolved.
-func (r *receivedSQS) messageOf(err error) (types.Message, bool) {
-	var pe *sqsx.PayloadError
-	if !errors.As(err, &pe) {
-		return types.Message{}, false
+	if n := len(out.Messages); n > 1 {
+		u.notef("sqsx receive: %d of %s written; %d not, as reported above\n", n-failed, plural(n, "message"), failed)
 	}
-	invalid := errors.Is(err, sqsx.ErrInvalidPointer)
-	for _, m := range r.received {
-		p, ok, perr := sqsx.PayloadPointer(m)
-		switch {
-		case invalid && perr != nil:
-			return m, true
-		case !invalid && ok && p.Bucket == pe.Bucket && p.Key == pe.Key:
-			return m, true
-		}
-	}
-	return types.Message{}, false
+	return exitError
 }
 
 // receiveOne writes the body of m where f says, deletes m if asked to, and
 // reports it.
 func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string, f *receiveFlags, m types.Message) int {
 	id := aws.ToString(m.MessageId)
-	// Show the message as ReceiveMessage would: without the size attribute.
-	shown := m
-	shown.MessageAttributes = maps.Clone(m.MessageAttributes)
-	delete(shown.MessageAttributes, sqsx.AttributeName)
-	delete(shown.MessageAttributes, sqsx.LegacyAttributeName)
-	res := newMessageJSON(shown, sizeAttribute(m))
-	res.ReceiptHandle = aws.ToString(m.ReceiptHandle)
+	res := describeReceived(m)
 	notDeleted := "The message was not deleted; it is delivered again after its visibility timeout."
 
-	ptr, offloaded, err := sqsx.PayloadPointer(m)
-	if err != nil {
-		return u.messageFailed(res, err)
-	}
-	if offloaded {
-		res.Offloaded, res.Pointer = true, ptr.String()
-	}
 	limit := f.bodyLimit()
-	if offloaded && limit != noLimit && res.Size > limit {
+	if res.Offloaded && limit != noLimit && res.Size > limit {
 		// Refused before a byte is read.
+		res.Code = sqsx.CodePayloadTooLarge
 		return u.messageFailed(res, tooLarge(id, res.Size, limit, f))
 	}
 	rc, size, err := client.OpenPayload(ctx, m)
 	if err != nil {
-		return u.messageFailed(res, withHint(fmt.Errorf("message %s: %w", id, err), notDeleted))
+		// The payload was checked when the message was received, and has
+		// changed since: it is explained as if it had failed then, with
+		// the handle SQS issued, which deletes only the message.
+		um := sqsx.UnresolvedMessage{MessageID: id, Message: m, Code: sqsx.UnresolvedCode(err), Err: err}
+		handle := aws.ToString(m.ReceiptHandle)
+		if h, perr := payload.ParseReceiptHandle(handle); perr == nil {
+			handle = h.Original
+		}
+		res.Code = um.Code
+		return u.messageFailed(res, unresolvedError(um, deleteCommand(queueURL, handle, &f.common.aws)))
 	}
 	defer rc.Close()
 	if size >= 0 {
 		res.Size = size
 	}
 	var body io.Reader = rc
-	if offloaded && limit != noLimit {
+	if res.Offloaded && limit != noLimit {
 		if size > limit {
+			res.Code = sqsx.CodePayloadTooLarge
 			return u.messageFailed(res, tooLarge(id, size, limit, f))
 		}
 		body = &limitedReader{r: rc, left: limit, tooLarge: func(n int64) error { return tooLarge(id, n, limit, f) }}
@@ -386,15 +377,36 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 	return exitOK
 }
 
+// describeReceived returns the description of m, a message from
+// ReceiveMessageUnresolved, as ReceiveMessage would show it: without the size
+// attribute, and with the size of its payload.
+func describeReceived(m types.Message) *messageJSON {
+	shown := m
+	shown.MessageAttributes = maps.Clone(m.MessageAttributes)
+	delete(shown.MessageAttributes, sqsx.AttributeName)
+	delete(shown.MessageAttributes, sqsx.LegacyAttributeName)
+	res := newMessageJSON(shown, sizeAttribute(m))
+	res.ReceiptHandle = aws.ToString(m.ReceiptHandle)
+	if ptr, ok, err := sqsx.PayloadPointer(m); err == nil && ok {
+		res.Offloaded, res.Pointer = true, ptr.String()
+	}
+	return res
+}
+
 // messageFailed reports that message res could not be received, and
 // returns exitError. With --json the message's object carries the error and
 // the hint, on standard output with the other messages.
 func (u *ui) messageFailed(res *messageJSON, err error) int {
+	msg, hint := describe(err)
+	if !strings.Contains(msg, res.MessageID) {
+		msg = fmt.Sprintf("message %s: %s", res.MessageID, msg)
+	}
 	if !u.json {
-		return u.fail(err)
+		fmt.Fprintf(u.stderr, "sqsx %s: %s\n", u.cmd, joinLines(msg, hint))
+		return exitError
 	}
 	res.Body, res.Deleted = nil, nil
-	res.Error, res.Hint = describe(err)
+	res.Error, res.Hint = msg, hint
 	u.emit(res)
 	return exitError
 }
@@ -448,27 +460,34 @@ func sizeAttribute(m types.Message) int64 {
 	return int64(len(aws.ToString(m.Body)))
 }
 
-// unreadable explains err, which the Client returned for message m, one of
-// n received by the same call, and gives the command that deletes m.
-func unreadable(err error, m types.Message, n int, deleteCmd string) error {
-	const redelivered = "The message stays in the queue and is delivered again after its visibility timeout, and each receive fails on it"
-	others := ""
-	if n > 1 {
-		others = fmt.Sprintf(" The %s received with it were not written; they are delivered again after their visibility timeout.", plural(n-1, "other message"))
+// unresolvedError explains why the payload of um could not be resolved
+// and, chosen by its code, what to do about it: deleteCmd is the command
+// that deletes the message, and only the message, for when it can never be
+// read.
+func unresolvedError(um sqsx.UnresolvedMessage, deleteCmd string) error {
+	const stays = "The message was not deleted: it is delivered again after its visibility timeout"
+	err := um.Err // messageFailed names the message.
+	switch um.Code {
+	case sqsx.CodePayloadNotFound:
+		return replaceHint(err, "It was deleted (perhaps by a consumer that received this message before) or expired, or its bucket is gone, so the message can never be read. "+
+			stays+", each time to fail again: delete it with\n  "+deleteCmd+"\nor let a redrive policy move it to a dead-letter queue.")
+	case sqsx.CodeBucketNotAllowed:
+		return replaceHint(err, stays+", and fails until its bucket is allowed; to delete the message without reading the object, run\n  "+deleteCmd)
+	case sqsx.CodeKeyNotAllowed:
+		return replaceHint(err, "Only keys under the allowed prefixes are read, since whoever can send to the queue chooses the key. "+
+			stays+"; to delete the message without reading the object, run\n  "+deleteCmd)
+	case sqsx.CodeInvalidPointer:
+		return replaceHint(err, "It was not sent by an extended client, or was altered, so it can never be read. "+stays+": delete it with\n  "+deleteCmd)
+	case sqsx.CodePayloadRejected:
+		return replaceHint(err, "S3 refuses it the same way each time, so it can never be read. "+stays+": delete it with\n  "+deleteCmd)
+	case sqsx.CodePayloadAccessDenied:
+		return replaceHint(err, "S3 answered 403: the credentials lack s3:GetObject on the object, or it does not exist and they lack s3:ListBucket on the bucket. "+
+			stays+"; grant the permissions and receive it again, or delete it with\n  "+deleteCmd)
+	case sqsx.CodePayloadChecksumMismatch, sqsx.CodePayloadTooLarge:
+		return err // describe says what to do.
 	}
-	var why string
-	switch {
-	case errors.Is(err, sqsx.ErrPayloadNotFound):
-		why = "It was deleted (perhaps by a consumer that received this message before) or expired, or its bucket is gone. " + redelivered +
-			": delete the message with\n  " + deleteCmd + "\nor let a redrive policy move it to a dead-letter queue."
-	case errors.Is(err, sqsx.ErrBucketNotAllowed):
-		why = redelivered + " until its bucket is allowed; to delete the message without reading the object, run\n  " + deleteCmd
-	case errors.Is(err, sqsx.ErrInvalidPointer):
-		why = "It was not sent by an extended client, or was altered. " + redelivered + ": delete it with\n  " + deleteCmd
-	default:
-		return err
-	}
-	return replaceHint(fmt.Errorf("message %s: %w", aws.ToString(m.MessageId), err), why+others)
+	// PayloadUnavailable: S3 failed, or the receive was interrupted.
+	return withHint(err, stays+"; receive it again then.")
 }
 
 // deleteCommand returns the sqsx delete command line that deletes the
