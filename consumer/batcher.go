@@ -74,7 +74,7 @@ func (b *batcher) loop() {
 			batch := pending[:n:n]
 			pending = pending[n:]
 			for _, e := range batch {
-				delete(byID, e.d.msg.ID)
+				delete(byID, e.d.id)
 			}
 			b.slots <- struct{}{}
 			b.flights.Add(1)
@@ -86,7 +86,7 @@ func (b *batcher) loop() {
 		pending = nil
 	}
 	add := func(e *entry) {
-		if old, ok := byID[e.d.msg.ID]; ok {
+		if old, ok := byID[e.d.id]; ok {
 			// The same message twice in one window: keep the newest
 			// receipt handle.
 			if e.d.recv.After(old.d.recv) {
@@ -99,7 +99,7 @@ func (b *batcher) loop() {
 			}
 			return
 		}
-		byID[e.d.msg.ID] = e
+		byID[e.d.id] = e
 		pending = append(pending, e)
 		if len(pending) == 1 && b.interval > 0 {
 			timer.Reset(b.interval)

@@ -92,7 +92,9 @@ func New(api API, optFns ...func(*Options)) (*Consumer, error) {
 }
 
 // Run receives messages from queueURL and calls h for each until ctx ends,
-// then shuts down gracefully: it stops receiving, makes the messages
+// then shuts down gracefully: it stops receiving (a long poll in progress
+// is let end, within Options.WaitTime, so that the messages it returns are
+// released rather than hidden until their visibility timeout), makes the messages
 // received but not yet handled visible again at once, lets the running
 // handlers finish (for at most Options.ShutdownTimeout, then cancels their
 // contexts), sends the pending acknowledgements and visibility changes, and
@@ -214,10 +216,11 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 	}
 	<-rctx.Done()
 
-	// Shutdown: receivers stop, unstarted messages are released as their
-	// waits end, handlers get ShutdownTimeout.
-	receivers.Wait()
+	// Shutdown: receivers stop (a long poll in progress ends first),
+	// unstarted messages are released as their waits end, handlers get
+	// ShutdownTimeout.
 	deadline := time.AfterFunc(o.ShutdownTimeout, hcancel)
+	receivers.Wait()
 	r.wg.Wait()
 	timedOut := !deadline.Stop()
 	r.closeMu.Lock()
@@ -267,7 +270,11 @@ func (r *run) receive() {
 		req := in
 		req.MaxNumberOfMessages = int32(n)
 		recv := time.Now()
-		out, err := r.c.api.ReceiveMessageUnresolved(r.ctx, &req)
+		// A receive in progress is not cancelled at shutdown: SQS may have
+		// made its messages invisible already, and an abandoned answer
+		// would hide them for their visibility timeout. It ends within
+		// WaitTime, and its messages are released.
+		out, err := r.c.api.ReceiveMessageUnresolved(r.hctx, &req)
 		var ue *sqsx.UnresolvedError
 		if err != nil && !(errors.As(err, &ue) && out != nil) {
 			r.slots.Release(int64(n))
@@ -301,7 +308,7 @@ func (r *run) receive() {
 			if returned[aws.ToString(m.MessageId)] {
 				continue
 			}
-			d := &delivery{r: r, msg: newMessage(m), recv: recv}
+			d := &delivery{r: r, id: aws.ToString(m.MessageId), handle: m.ReceiptHandle, msg: newMessage(m), recv: recv}
 			d.msg.d = d
 			ds = append(ds, d)
 		}
@@ -309,14 +316,22 @@ func (r *run) receive() {
 			// More than asked for (SQS never does this): the extra ones
 			// are left to come back after their visibility timeout.
 			for _, d := range ds[n:] {
-				o.Hooks.error(OpReceive, d.msg.ID, "", errors.New("more messages received than asked for; left in the queue"))
+				o.Hooks.error(OpReceive, d.id, "", errors.New("more messages received than asked for; left in the queue"))
 			}
 			ds = ds[:n]
 		}
 		r.slots.Release(int64(n - len(ds)))
 		for _, d := range ds {
 			r.hb.add(d)
-			o.Hooks.event(EventReceived, d.msg.ID, 0, nil)
+			o.Hooks.event(EventReceived, d.id, 0, nil)
+		}
+		if r.ctx.Err() != nil {
+			// Received during the shutdown: visible again at once.
+			for _, d := range ds {
+				r.release(d)
+			}
+			r.slots.Release(int64(len(ds)))
+			return
 		}
 		if len(ds) > 0 {
 			r.dispatch(ds)
@@ -405,6 +420,12 @@ func (r *run) enqueue(group string, item []*delivery) {
 // failed.
 func (r *run) process(ds []*delivery) (failed bool) {
 	defer r.slots.Release(int64(len(ds)))
+	all := ds
+	defer func() {
+		for _, d := range all {
+			d.msg = nil // the body is no longer held; the handler may keep it
+		}
+	}()
 	ds = r.prefetch(ds)
 	if len(ds) == 0 {
 		return false
@@ -577,7 +598,7 @@ func call(fn func() error) (err error) {
 }
 
 func (r *run) handleOne(d *delivery) bool {
-	r.c.opts.Hooks.event(EventStarted, d.msg.ID, 0, nil)
+	r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
 	ctx, cancel := r.handlerContext()
 	err := call(func() error { return r.single(ctx, d.msg) })
 	cancel()
@@ -600,7 +621,7 @@ func (r *run) handleStream(d *delivery) bool {
 	if n >= 0 {
 		d.msg.Size = n
 	}
-	r.c.opts.Hooks.event(EventStarted, d.msg.ID, 0, nil)
+	r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
 	ctx, cancel := r.handlerContext()
 	err = call(func() error { return r.stream(ctx, d.msg, rc) })
 	cancel()
@@ -612,7 +633,7 @@ func (r *run) handleBatch(ds []*delivery) bool {
 	msgs := make([]*Message, len(ds))
 	for i, d := range ds {
 		msgs[i] = d.msg
-		r.c.opts.Hooks.event(EventStarted, d.msg.ID, 0, nil)
+		r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
 	}
 	ctx, cancel := r.handlerContext()
 	err := call(func() error { return r.batch(ctx, msgs) })
@@ -626,7 +647,7 @@ func (r *run) handleBatch(ds []*delivery) bool {
 	}
 	failedGroups := map[string]bool{}
 	for _, d := range ds {
-		ferr := be.Failed[d.msg.ID]
+		ferr := be.Failed[d.id]
 		if r.fifo && failedGroups[d.msg.GroupID] {
 			r.release(d)
 			continue
@@ -643,7 +664,7 @@ func (r *run) handleBatch(ds []*delivery) bool {
 func (r *run) outcome(d *delivery, err error) {
 	o := &r.c.opts
 	if err == nil {
-		o.Hooks.event(EventSucceeded, d.msg.ID, 0, nil)
+		o.Hooks.event(EventSucceeded, d.id, 0, nil)
 		if o.AckMode == AckManual {
 			r.hb.remove(d) // until Ack, if it comes
 			return
@@ -651,8 +672,8 @@ func (r *run) outcome(d *delivery, err error) {
 		r.ack(d)
 		return
 	}
-	o.Hooks.event(EventFailed, d.msg.ID, 0, err)
-	o.Hooks.error(OpHandler, d.msg.ID, "", err)
+	o.Hooks.event(EventFailed, d.id, 0, err)
+	o.Hooks.error(OpHandler, d.id, "", err)
 	if o.AckMode == AckAlways {
 		r.ack(d)
 		return
@@ -677,7 +698,7 @@ func (r *run) ack(d *delivery) {
 	r.closeMu.RLock()
 	defer r.closeMu.RUnlock()
 	if r.closed {
-		r.c.opts.Hooks.error(OpAck, d.msg.ID, "", errors.New("Ack after Run returned"))
+		r.c.opts.Hooks.error(OpAck, d.id, "", errors.New("Ack after Run returned"))
 		return
 	}
 	r.acks.add(&entry{d: d})
@@ -713,8 +734,8 @@ func (r *run) changeVisibility(d *delivery, vis time.Duration, release bool) {
 func (r *run) unresolved(d *delivery, err error) {
 	o := &r.c.opts
 	code := sqsx.UnresolvedCode(err)
-	o.Hooks.event(EventUnresolved, d.msg.ID, 0, err)
-	o.Hooks.error(OpPayload, d.msg.ID, code, err)
+	o.Hooks.event(EventUnresolved, d.id, 0, err)
+	o.Hooks.error(OpPayload, d.id, code, err)
 	if code == sqsx.CodePayloadNotFound {
 		r.ack(d)
 		return
@@ -730,14 +751,14 @@ func (r *run) sendAcks(es []*entry) {
 	in := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(r.queueURL)}
 	for i, e := range es {
 		in.Entries = append(in.Entries, types.DeleteMessageBatchRequestEntry{
-			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: e.d.msg.Raw.ReceiptHandle,
+			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: e.d.handle,
 		})
 	}
 	ctx, cancel := detached(r.hctx)
 	defer cancel()
 	out, err := r.c.api.DeleteMessageBatch(ctx, in)
 	r.settled(OpAck, es, out, err, func(e *entry) {
-		r.c.opts.Hooks.event(EventAcked, e.d.msg.ID, 0, nil)
+		r.c.opts.Hooks.event(EventAcked, e.d.id, 0, nil)
 	})
 }
 
@@ -746,7 +767,7 @@ func (r *run) sendVisibility(es []*entry) {
 	in := &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(r.queueURL)}
 	for i, e := range es {
 		in.Entries = append(in.Entries, types.ChangeMessageVisibilityBatchRequestEntry{
-			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: e.d.msg.Raw.ReceiptHandle,
+			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: e.d.handle,
 			VisibilityTimeout: int32(e.vis / time.Second),
 		})
 	}
@@ -762,9 +783,9 @@ func (r *run) sendVisibility(es []*entry) {
 	}
 	r.settled(OpVisibility, es, out, err, func(e *entry) {
 		if e.release {
-			r.c.opts.Hooks.event(EventReleased, e.d.msg.ID, 0, nil)
+			r.c.opts.Hooks.event(EventReleased, e.d.id, 0, nil)
 		} else {
-			r.c.opts.Hooks.event(EventRetry, e.d.msg.ID, e.vis, nil)
+			r.c.opts.Hooks.event(EventRetry, e.d.id, e.vis, nil)
 		}
 	})
 }
@@ -781,7 +802,7 @@ func (r *run) settled(op string, es []*entry, out *sqs.DeleteMessageBatchOutput,
 	}
 	if out == nil {
 		for _, e := range es {
-			hooks.error(op, e.d.msg.ID, "", err)
+			hooks.error(op, e.d.id, "", err)
 		}
 		return
 	}
@@ -797,7 +818,7 @@ func (r *run) settled(op string, es []*entry, out *sqs.DeleteMessageBatchOutput,
 	}
 	for _, f := range out.Failed {
 		if i, aerr := strconv.Atoi(aws.ToString(f.Id)); aerr == nil && i >= 0 && i < len(es) {
-			hooks.error(op, es[i].d.msg.ID, aws.ToString(f.Code), errors.New(aws.ToString(f.Message)))
+			hooks.error(op, es[i].d.id, aws.ToString(f.Code), errors.New(aws.ToString(f.Message)))
 		}
 	}
 }

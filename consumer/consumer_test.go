@@ -245,7 +245,7 @@ func TestBatcherKeepsNewestHandle(t *testing.T) {
 	b := newBatcher(time.Hour, func(es []*entry) { mu.Lock(); got = append(got, es); mu.Unlock() })
 	t0 := time.Now()
 	mk := func(id string, recv time.Time, handle string) *delivery {
-		return &delivery{msg: &Message{ID: id, Raw: types.Message{ReceiptHandle: aws.String(handle)}}, recv: recv}
+		return &delivery{id: id, handle: aws.String(handle), recv: recv}
 	}
 	old, newer := mk("a", t0, "h1"), mk("a", t0.Add(time.Second), "h2")
 	b.add(&entry{d: newer})
@@ -256,8 +256,8 @@ func TestBatcherKeepsNewestHandle(t *testing.T) {
 		t.Fatalf("expect one batch of 2 entries, got %v", got)
 	}
 	e := got[0][0]
-	if aws.ToString(e.d.msg.Raw.ReceiptHandle) != "h2" || len(e.dups) != 1 || e.dups[0] != old {
-		t.Errorf("expect handle h2 with h1 as duplicate, got %s, %d dups", aws.ToString(e.d.msg.Raw.ReceiptHandle), len(e.dups))
+	if aws.ToString(e.d.handle) != "h2" || len(e.dups) != 1 || e.dups[0] != old {
+		t.Errorf("expect handle h2 with h1 as duplicate, got %s, %d dups", aws.ToString(e.d.handle), len(e.dups))
 	}
 }
 
@@ -266,7 +266,7 @@ func TestBatcherFlushesByCountAndInterval(t *testing.T) {
 	var sizes []int
 	b := newBatcher(50*time.Millisecond, func(es []*entry) { mu.Lock(); sizes = append(sizes, len(es)); mu.Unlock() })
 	for i := range 12 {
-		b.add(&entry{d: &delivery{msg: &Message{ID: fmt.Sprint(i)}}})
+		b.add(&entry{d: &delivery{id: fmt.Sprint(i)}})
 	}
 	waitFor(t, "the interval flush", func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 2 })
 	b.close()

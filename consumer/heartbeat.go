@@ -75,7 +75,7 @@ func (h *heartbeat) beat(ctx context.Context) {
 	}
 	h.mu.Unlock()
 	for _, d := range capped {
-		h.r.c.opts.Hooks.event(EventExtensionCapped, d.msg.ID, 0, nil)
+		h.r.c.opts.Hooks.event(EventExtensionCapped, d.id, 0, nil)
 	}
 	for len(due) > 0 {
 		n := min(len(due), MaxBatchSize)
@@ -102,7 +102,7 @@ func (h *heartbeat) extend(ctx context.Context, now time.Time, ds []*delivery) {
 		vis[id] = v
 		in.Entries = append(in.Entries, types.ChangeMessageVisibilityBatchRequestEntry{
 			Id:                aws.String(id),
-			ReceiptHandle:     d.msg.Raw.ReceiptHandle,
+			ReceiptHandle:     d.handle,
 			VisibilityTimeout: int32(v / time.Second),
 		})
 	}
@@ -121,7 +121,7 @@ func (h *heartbeat) extend(ctx context.Context, now time.Time, ds []*delivery) {
 	if err != nil {
 		for _, d := range locked {
 			if !d.settled.Load() {
-				hooks.error(OpVisibility, d.msg.ID, "", err)
+				hooks.error(OpVisibility, d.id, "", err)
 			}
 		}
 		return
@@ -135,7 +135,7 @@ func (h *heartbeat) extend(ctx context.Context, now time.Time, ds []*delivery) {
 		h.mu.Lock()
 		d.deadline = now.Add(v)
 		h.mu.Unlock()
-		hooks.event(EventExtended, d.msg.ID, v, nil)
+		hooks.event(EventExtended, d.id, v, nil)
 	}
 	for _, f := range out.Failed {
 		i, _ := strconv.Atoi(aws.ToString(f.Id))
@@ -149,6 +149,6 @@ func (h *heartbeat) extend(ctx context.Context, now time.Time, ds []*delivery) {
 		// The handle is no longer valid (the message expired and was
 		// redelivered): further extensions would fail the same way.
 		h.remove(d)
-		hooks.error(OpVisibility, d.msg.ID, aws.ToString(f.Code), errorf("extending the visibility: %s", aws.ToString(f.Message)))
+		hooks.error(OpVisibility, d.id, aws.ToString(f.Code), errorf("extending the visibility: %s", aws.ToString(f.Message)))
 	}
 }

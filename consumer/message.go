@@ -62,9 +62,15 @@ func (m *Message) Ack() {
 
 // delivery is one received message and what the Consumer holds for it.
 type delivery struct {
-	r    *run
-	msg  *Message
-	recv time.Time // just before the receive that returned it
+	r      *run
+	id     string    // the message id
+	handle *string   // the receipt handle
+	recv   time.Time // just before the receive that returned it
+
+	// msg is the Message while it is prefetched and handled; nil after,
+	// so that a delivery waiting for its acknowledgement does not keep
+	// the body alive.
+	msg *Message
 
 	// vmu is held by whoever changes the message's visibility, so that a
 	// heartbeat extension and a release never overtake each other.
