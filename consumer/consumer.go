@@ -607,7 +607,11 @@ func (r *run) handleOne(d *delivery) bool {
 }
 
 func (r *run) handleStream(d *delivery) bool {
-	rc, n, err := r.c.api.OpenPayload(r.ctx, d.msg.Raw)
+	// The stream is read by the handler, so it lives in the handler's
+	// context, which a shutdown does not end before ShutdownTimeout.
+	ctx, cancel := r.handlerContext()
+	defer cancel()
+	rc, n, err := r.c.api.OpenPayload(ctx, d.msg.Raw)
 	if err != nil {
 		if r.ctx.Err() != nil {
 			r.release(d)
@@ -622,9 +626,7 @@ func (r *run) handleStream(d *delivery) bool {
 		d.msg.Size = n
 	}
 	r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
-	ctx, cancel := r.handlerContext()
 	err = call(func() error { return r.stream(ctx, d.msg, rc) })
-	cancel()
 	r.outcome(d, err)
 	return err != nil
 }

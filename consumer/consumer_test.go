@@ -752,3 +752,29 @@ func TestNonexistentQueueStopsRun(t *testing.T) {
 		t.Fatalf("expect QueueDoesNotExist, got %v", err)
 	}
 }
+
+func TestStreamHandlerFinishesDuringShutdown(t *testing.T) {
+	checkNoLeak(t)
+	e := newEnv(t)
+	body := strings.Repeat("s", 2<<20)
+	e.send(queueURL, body, "")
+	started := make(chan struct{})
+	var read atomic.Int64
+	c := e.consumer()
+	stop := start(t, func(ctx context.Context) error {
+		return c.RunStream(ctx, queueURL, func(ctx context.Context, m *Message, r io.Reader) error {
+			close(started)
+			time.Sleep(200 * time.Millisecond) // the shutdown starts meanwhile
+			n, err := io.Copy(io.Discard, r)
+			read.Store(n)
+			return err
+		})
+	})
+	<-started
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if read.Load() != int64(len(body)) || e.count(EventAcked) != 1 {
+		t.Errorf("expect the stream read whole (%d bytes) and acknowledged, got %d bytes, %d acks", len(body), read.Load(), e.count(EventAcked))
+	}
+}

@@ -30,7 +30,6 @@ type example struct {
 	t     *testing.T
 	cmd   *exec.Cmd
 	lines chan string
-	out   []string
 }
 
 func start(t *testing.T, name string, args ...string) *example {
