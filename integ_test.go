@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,39 @@ func (it *integ) delete(m types.Message) {
 }
 
 // expectEmptyQueue checks that no message is visible in the queue.
+// expectNoMessages waits until the queue holds no message, visible or in
+// flight, as its approximate counts say, and fails if one remains after
+// wait. Unlike a receive, it does not depend on visibility timeouts, which a
+// loaded machine can let run out.
+func (it *integ) expectNoMessages(wait time.Duration) {
+	it.t.Helper()
+	var n int
+	for deadline := time.Now().Add(wait); ; {
+		out, err := it.env.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(it.queue),
+			AttributeNames: []types.QueueAttributeName{
+				types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			},
+		})
+		if err != nil {
+			it.t.Fatalf("GetQueueAttributes: %v", err)
+		}
+		n = 0
+		for _, v := range out.Attributes {
+			k, _ := strconv.Atoi(v)
+			n += k
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	it.t.Fatalf("expect no message in the queue, got %d after %v", n, wait)
+}
+
 func (it *integ) expectEmptyQueue() {
 	it.t.Helper()
 	out, err := it.env.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
@@ -473,8 +507,7 @@ func TestIntegPayloadNotFound(t *testing.T) {
 					t.Fatalf("expect only the plain message, got %d messages, %v", len(got), gotErr)
 				}
 				it.delete(got[0])
-				time.Sleep(2500 * time.Millisecond) // past the visibility timeout
-				it.expectEmptyQueue()               // the unresolvable one was deleted
+				it.expectNoMessages(15 * time.Second) // the unresolvable one was deleted
 			case sqsx.UnresolvedReturn:
 				var ue *sqsx.UnresolvedError
 				if !errors.As(gotErr, &ue) || len(ue.Messages) != 1 || !errors.Is(gotErr, sqsx.ErrPayloadNotFound) {
