@@ -224,13 +224,7 @@ type callOption struct{ fns []func(*CallOptions) }
 
 // apply is what the SDK sees: it does nothing, except to the scratch
 // options whose Logger is the sink of Client.call (see package offload).
-func (o *callOption) apply(so *sqs.Options) {
-	if sink, ok := so.Logger.(*offload.Sink[CallOptions]); ok {
-		for _, fn := range o.fns {
-			fn(&sink.C)
-		}
-	}
-}
+func (o *callOption) apply(so *sqs.Options) { offload.Collect(so.Logger, o.fns) }
 
 // callOptionCode tells callOption.apply from other optFns.
 var callOptionCode = offload.Code((*callOption)(nil).apply)

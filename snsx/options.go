@@ -1,10 +1,11 @@
 package snsx
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -78,42 +79,46 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-func (o *Options) resolveDefaults() {
-	if o.Threshold == 0 {
-		o.Threshold = DefaultThreshold
-	}
-	if o.AttributeName == "" {
-		o.AttributeName = payload.AttributeName
-	}
-	if o.BatchSizeLimit == 0 {
-		o.BatchSizeLimit = DefaultBatchSizeLimit
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+// CallOptions are offload settings for one Publish, PublishBatch or
+// PublishStream call, given with WithOffloadOptions. A zero field keeps the
+// client's setting.
+type CallOptions struct {
+	// Bucket receives the call's payloads instead of Options.Bucket. It
+	// must be Options.Bucket or one of Options.AllowedBuckets.
+	Bucket string
+
+	// KeyPrefix starts the keys of the call's payloads instead of
+	// Options.KeyPrefix. When Options.AllowedKeyPrefixes is set (by default
+	// it is Options.KeyPrefix, if that is set) it must start with one of
+	// them, which is what the topic's sqsx subscribers should allow too.
+	KeyPrefix string
+
+	// AlwaysThroughS3 offloads every message of the call (but those with
+	// MessageStructure "json"), whatever its size.
+	AlwaysThroughS3 bool
 }
 
-func (o *Options) validate() error {
-	var errs []error
-	if o.Threshold < 0 || o.Threshold > MaxMessageSize {
-		errs = append(errs, fieldError("Threshold", "%d is outside 0..%d (SNS's maximum message size)", o.Threshold, MaxMessageSize))
-	}
-	if o.AttributeName != payload.AttributeName && o.AttributeName != payload.LegacyAttributeName {
-		errs = append(errs, fieldError("AttributeName", "%q is neither %q nor %q", o.AttributeName, payload.AttributeName, payload.LegacyAttributeName))
-	}
-	if o.BatchSizeLimit < 0 || o.BatchSizeLimit > MaxMessageSize {
-		errs = append(errs, fieldError("BatchSizeLimit", "%d is outside 0..%d", o.BatchSizeLimit, MaxMessageSize))
-	}
-	if o.Concurrency < 0 {
-		errs = append(errs, fieldError("Concurrency", "must not be negative, is %d", o.Concurrency))
-	}
-	return errors.Join(errs...)
+// WithOffloadOptions returns a per-call option that changes the offload
+// settings of one call, in the manner of the S3 upload manager's per-call
+// options. It goes in the call's optFns, with the SDK's own options:
+//
+//	out, err := client.Publish(ctx, in, snsx.WithOffloadOptions(func(o *snsx.CallOptions) {
+//		o.Bucket = "reports-bucket"
+//	}))
+//
+// The Client takes it out before calling SNS; given to an *sns.Client, or to
+// a pass-through method, it does nothing. Invalid settings make the call
+// fail with an *payload.InputError before anything is published.
+func WithOffloadOptions(fns ...func(*CallOptions)) func(*sns.Options) {
+	return (&callOption{fns: fns}).apply
 }
 
-// fieldError returns an error that starts with the name of the invalid field.
-func fieldError(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...))
-}
+// callOption is the per-call option WithOffloadOptions makes.
+type callOption struct{ fns []func(*CallOptions) }
+
+// apply is what the SDK sees: it does nothing, except to the scratch
+// options whose Logger is the sink of Client.call (see package offload).
+func (o *callOption) apply(so *sns.Options) { offload.Collect(so.Logger, o.fns) }
+
+// callOptionCode tells callOption.apply from other optFns.
+var callOptionCode = offload.Code((*callOption)(nil).apply)

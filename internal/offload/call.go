@@ -47,3 +47,13 @@ func Split[O any](optFns []func(*O), code uintptr, apply func(func(*O))) []func(
 	}
 	return rest
 }
+
+// Collect applies fns to the settings in l if l is a Sink of them: the
+// body of a client's option method.
+func Collect[C any](l logging.Logger, fns []func(*C)) {
+	if sink, ok := l.(*Sink[C]); ok {
+		for _, fn := range fns {
+			fn(&sink.C)
+		}
+	}
+}
