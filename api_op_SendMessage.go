@@ -1,6 +1,7 @@
 package sqsx
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,24 +54,16 @@ func (c *Client) SendMessage(ctx context.Context, params *sqs.SendMessageInput, 
 // sendOp is SQS SendMessage, as package offload drives it, for params
 // under the name op.
 func (c *Client) sendOp(op string, params *sqs.SendMessageInput) offload.Op[types.MessageAttributeValue, *sqs.SendMessageInput, *sqs.SendMessageOutput, sqs.Options] {
+	input := func(w *offload.Wire[types.MessageAttributeValue], dedupID *string) *sqs.SendMessageInput {
+		if w == nil {
+			return params
+		}
+		in := *params
+		in.MessageBody, in.MessageAttributes, in.MessageDeduplicationId = &w.Body, w.Attrs, cmp.Or(dedupID, params.MessageDeduplicationId)
+		return &in
+	}
+	metadata := func(out *sqs.SendMessageOutput) *middleware.Metadata { return &out.ResultMetadata }
 	return offload.Op[types.MessageAttributeValue, *sqs.SendMessageInput, *sqs.SendMessageOutput, sqs.Options]{
-		Name: op, Call: c.sqs.SendMessage, Install: tracked,
-		Input: func(w *offload.Wire[types.MessageAttributeValue], dedupID *string) *sqs.SendMessageInput {
-			if w == nil {
-				return params
-			}
-			in := *params
-			in.MessageBody, in.MessageAttributes = &w.Body, w.Attrs
-			if dedupID != nil {
-				in.MessageDeduplicationId = dedupID
-			}
-			return &in
-		},
-		Metadata: func(out *sqs.SendMessageOutput) *middleware.Metadata {
-			if out == nil {
-				return nil
-			}
-			return &out.ResultMetadata
-		},
+		Name: op, Call: c.sqs.SendMessage, Install: tracked, Input: input, Metadata: metadata,
 	}
 }

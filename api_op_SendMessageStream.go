@@ -2,13 +2,10 @@ package sqsx
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/sqsx/sqsx/internal/offload"
 )
 
 // SendMessageStream sends a message whose body is read from body, of any
@@ -31,15 +28,8 @@ func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageI
 	if params == nil {
 		params = &sqs.SendMessageInput{}
 	}
-	if params.MessageBody != nil {
-		return nil, &InputError{Op: op, Field: "MessageBody", Err: errors.New("must be nil: the body is read from the reader")}
-	}
-	if body == nil {
-		return nil, &InputError{Op: op, Field: "body", Err: ErrEmptyBody}
-	}
-	// The body is checked as it is read: an empty one by SendMessage below.
-	if field, err := offload.CheckAttributes(params.MessageAttributes); err != nil {
-		return nil, &InputError{Op: op, Field: field, Err: err}
+	if err := c.core.CheckStream(op, params.MessageBody != nil, body, params.MessageAttributes); err != nil {
+		return nil, err
 	}
 	call, sqsOptFns, err := c.call(ctx, op, aws.ToString(params.QueueUrl), optFns)
 	if err != nil {

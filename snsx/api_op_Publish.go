@@ -1,7 +1,10 @@
 package snsx
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -9,6 +12,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/payload"
 )
 
 // Publish publishes a message, as [sns.Client.Publish] does. A message larger
@@ -50,22 +54,14 @@ func (c *Client) Publish(ctx context.Context, params *sns.PublishInput, optFns .
 func (c *Client) publishOp(op string, params *sns.PublishInput) offload.Op[types.MessageAttributeValue, *sns.PublishInput, *sns.PublishOutput, sns.Options] {
 	return offload.Op[types.MessageAttributeValue, *sns.PublishInput, *sns.PublishOutput, sns.Options]{
 		Name: op, Call: c.sns.Publish, Install: tracked,
+		Metadata: func(out *sns.PublishOutput) *middleware.Metadata { return &out.ResultMetadata },
 		Input: func(w *offload.Wire[types.MessageAttributeValue], dedupID *string) *sns.PublishInput {
 			if w == nil {
 				return params
 			}
 			in := *params
-			in.Message, in.MessageAttributes = &w.Body, w.Attrs
-			if dedupID != nil {
-				in.MessageDeduplicationId = dedupID
-			}
+			in.Message, in.MessageAttributes, in.MessageDeduplicationId = &w.Body, w.Attrs, cmp.Or(dedupID, params.MessageDeduplicationId)
 			return &in
-		},
-		Metadata: func(out *sns.PublishOutput) *middleware.Metadata {
-			if out != nil {
-				return &out.ResultMetadata
-			}
-			return nil
 		},
 	}
 }
@@ -77,4 +73,42 @@ func (c *Client) contentDedup(ctx context.Context, params *sns.PublishInput, opt
 	return func() bool {
 		return params.MessageDeduplicationId == nil && c.topicDedup(ctx, aws.ToString(params.TopicArn), optFns)
 	}
+}
+
+// PublishStream publishes the body read from body as Publish publishes
+// params.Message (which must be nil; params is not modified), holding at most
+// the threshold in memory: a longer body streams to S3, as in sqsx's
+// SendMessageStream, its SHA-256 computed on the way for a FIFO topic that
+// deduplicates by content. A body with MessageStructure "json" must fit in
+// SNS. GetOffloadMetadata(out.ResultMetadata) says what was done.
+func (c *Client) PublishStream(ctx context.Context, params *sns.PublishInput, body io.Reader, optFns ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	const op = "PublishStream"
+	call, snsOptFns, err := c.call(op, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = &sns.PublishInput{}
+	}
+	if err := c.core.CheckStream(op, params.Message != nil, body, params.MessageAttributes); err != nil {
+		return nil, err
+	}
+	inline := func(body string) (*sns.PublishOutput, error) {
+		in := *params
+		in.Message = aws.String(body)
+		return c.Publish(ctx, &in, optFns...)
+	}
+	if aws.ToString(params.MessageStructure) == "json" {
+		// It cannot be offloaded: read what SNS could take, and let Publish
+		// decide.
+		b, err := io.ReadAll(io.LimitReader(body, MaxMessageSize+1))
+		if err != nil {
+			return nil, fmt.Errorf("snsx: %s: reading the body: %w", op, err)
+		}
+		if len(b) > MaxMessageSize {
+			return nil, &payload.InputError{Op: op, Field: "MessageStructure", Err: ErrMessageStructureJSON}
+		}
+		return inline(string(b))
+	}
+	return c.publishOp(op, params).SendStream(ctx, c.core, body, params.MessageAttributes, call, snsOptFns, c.contentDedup(ctx, params, snsOptFns), inline)
 }

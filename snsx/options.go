@@ -79,46 +79,42 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// CallOptions are offload settings for one Publish, PublishBatch or
-// PublishStream call, given with WithOffloadOptions. A zero field keeps the
-// client's setting.
-type CallOptions struct {
-	// Bucket receives the call's payloads instead of Options.Bucket. It
-	// must be Options.Bucket or one of Options.AllowedBuckets.
-	Bucket string
-
-	// KeyPrefix starts the keys of the call's payloads instead of
-	// Options.KeyPrefix. When Options.AllowedKeyPrefixes is set (by default
-	// it is Options.KeyPrefix, if that is set) it must start with one of
-	// them, which is what the topic's sqsx subscribers should allow too.
-	KeyPrefix string
-
-	// AlwaysThroughS3 offloads every message of the call (but those with
-	// MessageStructure "json"), whatever its size.
-	AlwaysThroughS3 bool
-}
-
-// WithOffloadOptions returns a per-call option that changes the offload
-// settings of one call, in the manner of the S3 upload manager's per-call
-// options. It goes in the call's optFns, with the SDK's own options:
+// WithOffloadOptions returns a per-call option, for the optFns of one
+// Publish, PublishBatch or PublishStream call, that changes the offload
+// settings of that call only (as the S3 upload manager's options change one
+// Upload):
 //
 //	out, err := client.Publish(ctx, in, snsx.WithOffloadOptions(func(o *snsx.CallOptions) {
 //		o.Bucket = "reports-bucket"
 //	}))
 //
-// The Client takes it out before calling SNS; given to an *sns.Client, or to
-// a pass-through method, it does nothing. Invalid settings make the call
-// fail with an *payload.InputError before anything is published.
+// The Client removes it before it calls SNS: an *sns.Client, or a
+// pass-through method, ignores it. Settings the Client refuses fail the call
+// with an *payload.InputError, before anything is stored or published.
 func WithOffloadOptions(fns ...func(*CallOptions)) func(*sns.Options) {
 	return (&callOption{fns: fns}).apply
 }
 
-// callOption is the per-call option WithOffloadOptions makes.
+// CallOptions are the settings WithOffloadOptions changes. Zero fields leave
+// the Options' as they are.
+type CallOptions struct {
+	// Bucket stores the call's payloads. Options.Bucket or one of
+	// Options.AllowedBuckets.
+	Bucket string
+	// KeyPrefix starts the keys of the call's payloads. Within
+	// Options.AllowedKeyPrefixes (Options.KeyPrefix by default), where set:
+	// the topic's sqsx subscribers should allow it too.
+	KeyPrefix string
+	// AlwaysThroughS3 offloads the call's messages whatever their size, but
+	// for those with MessageStructure "json".
+	AlwaysThroughS3 bool
+}
+
+// callOption is what WithOffloadOptions returns a method of: the SDK sees
+// apply, which leaves real options alone (see package offload).
 type callOption struct{ fns []func(*CallOptions) }
 
-// apply is what the SDK sees: it does nothing, except to the scratch
-// options whose Logger is the sink of Client.call (see package offload).
 func (o *callOption) apply(so *sns.Options) { offload.Collect(so.Logger, o.fns) }
 
-// callOptionCode tells callOption.apply from other optFns.
+// callOptionCode identifies callOption.apply among optFns.
 var callOptionCode = offload.Code((*callOption)(nil).apply)

@@ -3,6 +3,7 @@ package offload
 import (
 	"context"
 	"io"
+	"reflect"
 
 	"github.com/aws/smithy-go/middleware"
 
@@ -24,7 +25,7 @@ type Op[V, In, Out, O any] struct {
 	// body in S3, with the deduplication id dedupID if it is not nil; with
 	// w nil, the caller's input, unchanged.
 	Input func(w *Wire[V], dedupID *string) In
-	// Metadata returns the output's ResultMetadata, or nil if out is nil.
+	// Metadata returns the output's ResultMetadata (out is not nil).
 	Metadata func(out Out) *middleware.Metadata
 }
 
@@ -79,8 +80,8 @@ func (op Op[V, In, Out, O]) send(ctx context.Context, c *Core[V], in In, optFns 
 		var zero Out
 		return zero, err
 	}
-	if m := op.Metadata(out); m != nil {
-		SetMetadata(m, md)
+	if v := reflect.ValueOf(out); v.Kind() != reflect.Pointer || !v.IsNil() {
+		SetMetadata(op.Metadata(out), md)
 	}
 	return out, nil
 }

@@ -78,3 +78,20 @@ func DedupID(given *string, body string, contentDedup func() bool) *string {
 	sum := sha256.Sum256([]byte(body))
 	return aws.String(hex.EncodeToString(sum[:]))
 }
+
+// CheckStream validates the input of a send whose body is read from body:
+// the input's own body must not be set (bodySet), body must not be nil, and
+// no reserved attribute may be set. The body itself is checked as it is
+// read. It returns an *payload.InputError.
+func (s *Service[V]) CheckStream(op string, bodySet bool, body io.Reader, attrs map[string]V) error {
+	switch {
+	case bodySet:
+		return &payload.InputError{Op: op, Field: s.BodyField, Err: errors.New("must be nil: the body is read from the reader")}
+	case body == nil:
+		return &payload.InputError{Op: op, Field: "body", Err: payload.ErrEmptyBody}
+	}
+	if field, err := CheckAttributes(attrs); err != nil {
+		return &payload.InputError{Op: op, Field: field, Err: err}
+	}
+	return nil
+}
