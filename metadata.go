@@ -1,6 +1,10 @@
 package sqsx
 
 import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sqsx/sqsx/internal/offload"
@@ -50,4 +54,20 @@ type unresolvedKey struct{}
 func GetUnresolvedMessages(metadata middleware.Metadata) []UnresolvedMessage {
 	v, _ := metadata.Get(unresolvedKey{}).([]UnresolvedMessage)
 	return v
+}
+
+// Threshold returns the size above which a message sent to queueURL is
+// offloaded: Options.Threshold, or with ThresholdFromQueue the queue's
+// MaximumMessageSize (read once per queue and cached, so that a send that
+// follows reads nothing more).
+func (c *Client) Threshold(ctx context.Context, queueURL string, optFns ...func(*sqs.Options)) (int64, error) {
+	call, _, err := c.call(ctx, "Threshold", queueURL, optFns)
+	return call.Threshold, err
+}
+
+// MessageSize returns a message's size as SQS counts it and as the
+// threshold is compared with: the bytes of the body plus, for each message
+// attribute, the bytes of its name, data type and value.
+func MessageSize(body string, attrs map[string]types.MessageAttributeValue) int64 {
+	return sqsService.Size(body, attrs)
 }

@@ -1,6 +1,7 @@
 package snsx
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sqsx/sqsx/internal/offload"
@@ -29,3 +30,10 @@ func GetOffloadMetadata(metadata middleware.Metadata) (md OffloadMetadata, ok bo
 // OffloadMetadata is what GetOffloadMetadata reports: payload.OffloadMetadata,
 // as in sqsx.
 type OffloadMetadata = payload.OffloadMetadata
+
+// MessageSize returns a message's size as SNS counts it and as
+// Options.Threshold is compared with: the bytes of the message plus, for
+// each message attribute, the bytes of its name, data type and value.
+func MessageSize(message string, attrs map[string]types.MessageAttributeValue) int64 {
+	return snsService.Size(message, attrs)
+}
