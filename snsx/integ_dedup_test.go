@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -12,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
+	"github.com/sqsx/sqsx/internal/testenv"
 	"github.com/sqsx/sqsx/snsx"
 )
 
@@ -22,28 +25,47 @@ import (
 // client sends the SHA-256 of the body as the id, where SNS would hash the
 // pointer, which differs on every publish.
 func TestIntegFIFOTopicContentDedup(t *testing.T) {
-	it := newSNSInteg(t, true)
+	env := testenv.Require(t)
 	ctx := context.Background()
-	if _, err := it.env.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
-		TopicArn: aws.String(it.topic), AttributeName: aws.String("ContentBasedDeduplication"), AttributeValue: aws.String("true"),
-	}); err != nil {
-		t.Fatalf("SetTopicAttributes: %v", err)
+	name := testenv.Name("sqsx") + ".fifo"
+	topic, err := env.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name), Attributes: map[string]string{
+		"FifoTopic": "true", "ContentBasedDeduplication": "true",
+	}})
+	if err != nil {
+		t.Fatalf("CreateTopic: %v", err)
+	}
+	t.Cleanup(func() { env.SNS.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: topic.TopicArn}) })
+	it := &snsInteg{t: t, env: env, bucket: env.Bucket(t), topic: aws.ToString(topic.TopicArn)}
+	if it.pub, err = snsx.New(env.SNS, env.S3, func(o *snsx.Options) { o.Bucket = it.bucket }); err != nil {
+		t.Fatalf("snsx.New: %v", err)
 	}
 	q, c := it.subscriber(true, true)
 	small, large := "small and the same", text(300<<10, "dedup")
+	delivered := []string{large, small}
 	for _, body := range []string{large, large, small, small} {
 		out, err := it.pub.Publish(ctx, &sns.PublishInput{
 			TopicArn: aws.String(it.topic), Message: aws.String(body), MessageGroupId: aws.String("g"),
 		})
+		var ae smithy.APIError
+		if body == small && env.Quirks.FIFOTopicDropsContentDedupID {
+			// The id SNS computes does not reach the queue (see
+			// docs/conformance.md, M6): only offloaded messages, which
+			// carry their id, get through.
+			if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" {
+				t.Fatalf("expect InvalidParameterValue for a message without an id (FIFOTopicDropsContentDedupID), got %v", err)
+			}
+			delivered = []string{large}
+			continue
+		}
 		if err != nil {
-			t.Fatalf("Publish: %v", err)
+			t.Fatalf("Publish of %d bytes: %v", len(body), err)
 		}
 		md, ok := snsx.GetOffloadMetadata(out.ResultMetadata)
 		if !ok || md.Offloaded != (body == large) || md.Size != int64(len(body)) {
 			t.Fatalf("expect metadata offloaded=%v size %d, got %+v (ok %v)", body == large, len(body), md, ok)
 		}
 	}
-	for _, want := range []string{large, small} {
+	for _, want := range delivered {
 		m := it.receive(c, q, 1)[0]
 		if aws.ToString(m.Body) != want {
 			t.Fatalf("expect the %d-byte body once, in order, got %d bytes", len(want), len(aws.ToString(m.Body)))
