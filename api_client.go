@@ -42,10 +42,7 @@ func New(sqsAPI SQSAPI, s3API S3API, optFns ...func(*Options)) (*Client, error) 
 	if sqsAPI == nil {
 		return nil, errors.New("sqsx: SQS client is nil")
 	}
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
+	o := offload.Apply(optFns)
 	cfg, err := sqsService.Resolve(offload.Config{Threshold: o.Threshold, AttributeName: o.AttributeName,
 		BatchSizeLimit: o.BatchSizeLimit, AlwaysThroughS3: o.AlwaysThroughS3, Concurrency: o.Concurrency, Logger: o.Logger})
 	o.Threshold, o.AttributeName, o.BatchSizeLimit = cfg.Threshold, cfg.AttributeName, cfg.BatchSizeLimit

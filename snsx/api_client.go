@@ -47,19 +47,16 @@ func New(snsAPI SNSAPI, s3API payload.S3API, optFns ...func(*Options)) (*Client,
 	if snsAPI == nil {
 		return nil, errors.New("snsx: SNS client is nil")
 	}
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	cfg, err := snsService.Resolve(offload.Config{Threshold: o.Threshold, AttributeName: o.AttributeName,
-		BatchSizeLimit: o.BatchSizeLimit, AlwaysThroughS3: o.AlwaysThroughS3, Concurrency: o.Concurrency, Logger: o.Logger})
-	o.Threshold, o.AttributeName, o.BatchSizeLimit = cfg.Threshold, cfg.AttributeName, cfg.BatchSizeLimit
-	o.Concurrency, o.Logger = cfg.Concurrency, cfg.Logger
+	o := offload.Apply(optFns)
 	if !o.DeletableByConsumers {
 		// Last, so that a caller's option that replaces Metadata cannot
 		// drop the marker.
 		o.PutObjectOptions = append(slices.Clone(o.PutObjectOptions), markFanout)
 	}
+	cfg, err := snsService.Resolve(offload.Config{Threshold: o.Threshold, AttributeName: o.AttributeName,
+		BatchSizeLimit: o.BatchSizeLimit, AlwaysThroughS3: o.AlwaysThroughS3, Concurrency: o.Concurrency, Logger: o.Logger})
+	o.Threshold, o.AttributeName, o.BatchSizeLimit = cfg.Threshold, cfg.AttributeName, cfg.BatchSizeLimit
+	o.Concurrency, o.Logger = cfg.Concurrency, cfg.Logger
 	store, serr := payload.NewStore(s3API, o.StoreOptions)
 	if err = errors.Join(err, serr); err != nil {
 		return nil, fmt.Errorf("snsx: invalid Options: %w", err)

@@ -284,3 +284,13 @@ func (c *Core[V]) Metadata(m Msg[V], w *Wire[V], size int64, call Call) payload.
 // widest is the size used to check the wire form of a stream whose size is
 // not known yet.
 const widest = math.MaxInt64
+
+// Apply returns the zero T changed by fns, in order: a client's Options
+// from New's optFns.
+func Apply[T any](fns []func(*T)) T {
+	var o T
+	for _, fn := range fns {
+		fn(&o)
+	}
+	return o
+}
