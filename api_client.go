@@ -2,20 +2,15 @@ package sqsx
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"golang.org/x/sync/singleflight"
 
+	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
@@ -30,9 +25,9 @@ type Client struct {
 	sqs   SQSAPI
 	store *payload.Store
 	opts  Options
+	core  *offload.Core[types.MessageAttributeValue]
 
-	queues sync.Map // queue URL -> queueInfo
-	lookup singleflight.Group
+	queues offload.Targets[queueInfo]
 }
 
 // New returns a Client that sends and receives through sqsAPI and keeps
@@ -47,18 +42,34 @@ func New(sqsAPI SQSAPI, s3API S3API, optFns ...func(*Options)) (*Client, error) 
 	if sqsAPI == nil {
 		return nil, errors.New("sqsx: SQS client is nil")
 	}
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	o.resolveDefaults()
-	err := o.validate()
+	o := offload.Apply(optFns)
+	cfg, err := sqsService.Resolve(offload.Config{Threshold: o.Threshold, AttributeName: o.AttributeName,
+		BatchSizeLimit: o.BatchSizeLimit, AlwaysThroughS3: o.AlwaysThroughS3, Concurrency: o.Concurrency, Logger: o.Logger})
+	o.Threshold, o.AttributeName, o.BatchSizeLimit = cfg.Threshold, cfg.AttributeName, cfg.BatchSizeLimit
+	o.Concurrency, o.Logger = cfg.Concurrency, cfg.Logger
+	err = errors.Join(err, o.validate())
 	store, serr := payload.NewStore(s3API, o.StoreOptions)
 	if err = errors.Join(err, serr); err != nil {
 		return nil, fmt.Errorf("sqsx: invalid Options: %w", err)
 	}
-	return &Client{sqs: sqsAPI, store: store, opts: o}, nil
+	core := &offload.Core[types.MessageAttributeValue]{Service: sqsService, Config: cfg, Store: store}
+	return &Client{sqs: sqsAPI, store: store, opts: o, core: core}, nil
 }
+
+// sqsService describes SQS to the offload rules.
+var sqsService = &offload.Service[types.MessageAttributeValue]{
+	Name: "SQS", Pkg: "sqsx", BodyField: "MessageBody",
+	MaxMessageSize: MaxMessageSize, DefaultThreshold: DefaultThreshold, MaxAttributes: MaxAttributes,
+	View: func(v types.MessageAttributeValue) offload.Attr {
+		return offload.Attr{DataType: v.DataType, StringValue: v.StringValue, BinaryValue: v.BinaryValue}
+	},
+	Number: func(s string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(s)}
+	},
+}
+
+// message is a message to send, as the offload rules see it.
+type message = offload.Msg[types.MessageAttributeValue]
 
 // Store returns the payload store the client uses, for direct access to
 // payloads (for example to read one whose message failed to resolve).
@@ -70,25 +81,11 @@ type queueInfo struct {
 	contentDedup bool
 }
 
-// lookupTimeout bounds one GetQueueAttributes call shared by several callers.
-const lookupTimeout = 30 * time.Second
-
-// queueAttributes returns the cached attributes of a queue, reading them once.
-// Concurrent callers share one request, which runs without the first caller's
-// cancellation (each caller still stops waiting when its own ctx ends), so
-// one caller giving up does not fail the others.
+// queueAttributes returns the cached attributes of a queue, reading them
+// once (see offload.Targets).
 func (c *Client) queueAttributes(ctx context.Context, queueURL string, optFns []func(*sqs.Options)) (queueInfo, error) {
-	if v, ok := c.queues.Load(queueURL); ok {
-		return v.(queueInfo), nil
-	}
-	ch := c.lookup.DoChan(queueURL, func() (any, error) {
-		// Another lookup may have finished since the check above.
-		if v, ok := c.queues.Load(queueURL); ok {
-			return v, nil
-		}
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
-		defer cancel()
-		out, err := c.sqs.GetQueueAttributes(lctx, &sqs.GetQueueAttributesInput{
+	return c.queues.Get(ctx, queueURL, func(ctx context.Context) (queueInfo, error) {
+		out, err := c.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 			QueueUrl: aws.String(queueURL),
 			AttributeNames: []types.QueueAttributeName{
 				types.QueueAttributeNameMaximumMessageSize,
@@ -96,164 +93,66 @@ func (c *Client) queueAttributes(ctx context.Context, queueURL string, optFns []
 			},
 		}, optFns...)
 		if err != nil {
-			return nil, err
+			return queueInfo{}, err
 		}
 		var qi queueInfo
 		if s, ok := out.Attributes[string(types.QueueAttributeNameMaximumMessageSize)]; ok {
 			if qi.maxSize, err = strconv.ParseInt(s, 10, 64); err != nil || qi.maxSize <= 0 {
-				return nil, fmt.Errorf("queue attribute MaximumMessageSize is %q, not a positive number", s)
+				return queueInfo{}, fmt.Errorf("queue attribute MaximumMessageSize is %q, not a positive number", s)
 			}
 		}
 		if s, ok := out.Attributes[string(types.QueueAttributeNameContentBasedDeduplication)]; ok {
 			qi.contentDedup = s == "true"
 		}
-		c.queues.Store(queueURL, qi)
 		return qi, nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return queueInfo{}, r.Err
-		}
-		return r.Val.(queueInfo), nil
-	case <-ctx.Done():
-		return queueInfo{}, ctx.Err()
-	}
 }
 
-// threshold returns the size above which messages to queueURL are offloaded.
-func (c *Client) threshold(ctx context.Context, op, queueURL string, optFns []func(*sqs.Options)) (int64, error) {
+// call returns what applies to one send to queueURL: the threshold and the
+// per-call options found in optFns (see WithOffloadOptions), and optFns
+// without them, for SQS.
+func (c *Client) call(ctx context.Context, op, queueURL string, optFns []func(*sqs.Options)) (offload.Call, []func(*sqs.Options), error) {
+	var sink offload.Sink[CallOptions]
+	optFns = offload.Split(optFns, callOptionCode, func(fn func(*sqs.Options)) { fn(&sqs.Options{Logger: &sink}) })
+	call := offload.Call{Threshold: c.core.Threshold, Options: offload.CallOptions(sink.C)}
+	if err := c.core.CheckCall(op, call.Options); err != nil {
+		return call, nil, err
+	}
 	if !c.opts.ThresholdFromQueue {
-		return c.opts.Threshold, nil
+		return call, optFns, nil
 	}
 	qi, err := c.queueAttributes(ctx, queueURL, optFns)
 	if err != nil {
-		return 0, fmt.Errorf("sqsx: %s: reading MaximumMessageSize of %s: %w", op, queueURL, err)
+		return call, nil, fmt.Errorf("sqsx: %s: reading MaximumMessageSize of %s: %w", op, queueURL, err)
 	}
-	if qi.maxSize == 0 {
-		return c.opts.Threshold, nil
+	if qi.maxSize != 0 {
+		call.Threshold = min(qi.maxSize, MaxMessageSize)
 	}
-	return min(qi.maxSize, MaxMessageSize), nil
+	return call, optFns, nil
 }
 
-// dedupID returns the deduplication id to send with an offloaded message to a
-// FIFO queue that deduplicates by content, or nil. SQS would hash the pointer,
-// which is unique per send, so without this every resend would get through.
-// The id is what SQS would compute from the original body: its SHA-256.
-func (c *Client) dedupID(ctx context.Context, queueURL string, given *string, body string, optFns []func(*sqs.Options)) *string {
-	if given != nil || !c.contentDedup(ctx, queueURL, optFns) {
-		return given
+// contentDedup returns whether an offloaded message sent with params takes
+// the SHA-256 of its body as its deduplication id: it has none, and its
+// queue is a FIFO queue that deduplicates by content. See offload.DedupID.
+func (c *Client) contentDedup(ctx context.Context, params *sqs.SendMessageInput, optFns []func(*sqs.Options)) func() bool {
+	queueURL := aws.ToString(params.QueueUrl)
+	return func() bool {
+		return params.MessageDeduplicationId == nil && c.queueDedup(ctx, queueURL, optFns)
 	}
-	sum := sha256.Sum256([]byte(body))
-	return aws.String(hex.EncodeToString(sum[:]))
 }
 
-// contentDedup reports whether queueURL is a FIFO queue that deduplicates by
+// queueDedup reports whether queueURL is a FIFO queue that deduplicates by
 // content.
-func (c *Client) contentDedup(ctx context.Context, queueURL string, optFns []func(*sqs.Options)) bool {
-	if !strings.HasSuffix(queueURL, ".fifo") {
-		return false
-	}
-	qi, err := c.queueAttributes(ctx, queueURL, optFns)
-	if err != nil {
-		c.opts.Logger.Warn("sqsx: cannot read ContentBasedDeduplication; offloaded FIFO messages will not be deduplicated by content",
-			"queue", queueURL, "error", err)
-		return false
-	}
-	return qi.contentDedup
-}
-
-// messageSize is the size of a message as SQS counts it.
-func messageSize(body string, attrs map[string]types.MessageAttributeValue) int64 {
-	return int64(len(body)) + attributesSize(attrs)
-}
-
-func attributesSize(attrs map[string]types.MessageAttributeValue) int64 {
-	var n int64
-	for name, v := range attrs {
-		n += payload.AttributeSize(name, aws.ToString(v.DataType), v.StringValue, v.BinaryValue)
-	}
-	return n
+func (c *Client) queueDedup(ctx context.Context, queueURL string, optFns []func(*sqs.Options)) bool {
+	return c.core.ContentDedup(queueURL, func() (bool, error) {
+		qi, err := c.queueAttributes(ctx, queueURL, optFns)
+		return qi.contentDedup, err
+	})
 }
 
 // isReserved reports whether name is one of the reserved attribute names.
 func isReserved(name string) bool {
 	return name == AttributeName || name == LegacyAttributeName
-}
-
-// checkMessage validates a message to send, whatever its size. It returns
-// the offending field and the problem.
-func checkMessage(body string, attrs map[string]types.MessageAttributeValue) (field string, err error) {
-	if body == "" {
-		return "MessageBody", ErrEmptyBody
-	}
-	return checkAttributes(attrs)
-}
-
-// checkAttributes refuses a reserved attribute set by the caller.
-func checkAttributes(attrs map[string]types.MessageAttributeValue) (field string, err error) {
-	for name := range attrs {
-		if isReserved(name) {
-			return fmt.Sprintf("MessageAttributes[%q]", name),
-				fmt.Errorf("%w: %q is set by the extended client on offloaded messages", ErrReservedAttribute, name)
-		}
-	}
-	return "", nil
-}
-
-// checkOffload validates a message that is to be offloaded.
-func (c *Client) checkOffload(attrs map[string]types.MessageAttributeValue, threshold int64) (field string, err error) {
-	if c.store.Bucket() == "" {
-		return "MessageBody", fmt.Errorf("%w: the message must be offloaded", ErrNoBucket)
-	}
-	if len(attrs) > MaxAttributes-1 {
-		return "MessageAttributes", fmt.Errorf("%w: an offloaded message may have at most %d, it has %d (one is reserved for %s)",
-			ErrTooManyAttributes, MaxAttributes-1, len(attrs), c.opts.AttributeName)
-	}
-	return "", nil
-}
-
-// checkWireSize fails an offloaded message that is still over the threshold:
-// its attributes, with the pointer and the size attribute, take too much room.
-func checkWireSize(off offloaded, threshold int64) error {
-	if n := messageSize(off.body, off.attrs); n > threshold {
-		return fmt.Errorf("%w: offloaded, the message still takes %d bytes (%d of them attributes), more than the threshold of %d; move data from the attributes into the body",
-			ErrAttributesTooLarge, n, attributesSize(off.attrs), threshold)
-	}
-	return nil
-}
-
-// withMarker returns a copy of attrs plus the size attribute.
-func (c *Client) withMarker(attrs map[string]types.MessageAttributeValue, size int64) map[string]types.MessageAttributeValue {
-	out := make(map[string]types.MessageAttributeValue, len(attrs)+1)
-	for k, v := range attrs {
-		out[k] = v
-	}
-	out[c.opts.AttributeName] = types.MessageAttributeValue{
-		DataType:    aws.String("Number"),
-		StringValue: aws.String(strconv.FormatInt(size, 10)),
-	}
-	return out
-}
-
-// offloaded is the wire form of a message whose body went to S3.
-type offloaded struct {
-	pointer payload.Pointer
-	body    string
-	attrs   map[string]types.MessageAttributeValue
-}
-
-// prepareOffload picks the key and builds the wire form, without uploading.
-func (c *Client) prepareOffload(ctx context.Context, body string, attrs map[string]types.MessageAttributeValue) (offloaded, error) {
-	p, err := c.store.NewPointer(ctx)
-	if err != nil {
-		return offloaded{}, err
-	}
-	ptrBody, err := payload.EncodePointer(p)
-	if err != nil {
-		return offloaded{}, err
-	}
-	return offloaded{pointer: p, body: ptrBody, attrs: c.withMarker(attrs, int64(len(body)))}, nil
 }
 
 // tracked returns the per-call option that installs t on an SQS call.

@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sqsx/sqsx/payload"
@@ -65,7 +63,7 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	received := make([]types.Message, len(out.Messages))
 	copy(received, out.Messages)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.opts.Concurrency)
+	g.SetLimit(c.core.Concurrency)
 	for i := range out.Messages {
 		resolve := c.resolver(&out.Messages[i], fetch)
 		if resolve == nil {
@@ -83,45 +81,6 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 		return nil, err
 	}
 	return c.settle(ctx, &in, out, received, errs, optFns)
-}
-
-// resolver returns the function that resolves m in place (fetch) or checks
-// its payload (!fetch), or nil if m carries its body itself.
-func (c *Client) resolver(m *types.Message, fetch bool) func(context.Context) error {
-	if isOffloaded(m) {
-		if fetch {
-			return func(ctx context.Context) error { return c.resolve(ctx, m) }
-		}
-		return func(ctx context.Context) error { return c.check(ctx, m) }
-	}
-	env, ok := parseEnvelope(aws.ToString(m.Body))
-	if !ok {
-		return nil
-	}
-	if fetch {
-		return func(ctx context.Context) error { return c.resolveEnvelope(ctx, m, env) }
-	}
-	return func(ctx context.Context) error { return c.checkEnvelope(ctx, env) }
-}
-
-// ResolveMessage resolves one message in place, as ReceiveMessage resolves
-// each message it receives: for a message received by other means (an AWS
-// Lambda event, a plain SQS client that asked for the reserved attributes)
-// it replaces the pointer body with the payload, removes the reserved
-// attributes and makes the receipt handle name the payload, so that
-// DeleteMessage deletes both. A message delivered by SNS without raw delivery
-// is resolved as Options.SNSEnvelope says. It reports whether m was
-// offloaded; a message that carries its body itself is left as it is.
-//
-// On error m is left as it was; UnresolvedCode(err) says why, and
-// Options.Unresolved does not apply: what to do with the message is the
-// caller's choice.
-func (c *Client) ResolveMessage(ctx context.Context, m *types.Message) (offloaded bool, err error) {
-	resolve := c.resolver(m, true)
-	if resolve == nil {
-		return false, nil
-	}
-	return true, resolve(ctx)
 }
 
 // settle applies Options.Unresolved to the messages of out that failed to
@@ -157,7 +116,7 @@ func (c *Client) settle(ctx context.Context, in *sqs.ReceiveMessageInput, out *s
 	}
 	c.deleteUnresolved(ctx, in.QueueUrl, unresolved, toDelete, optFns)
 	for _, u := range unresolved {
-		c.opts.Logger.Warn("sqsx: a received message's payload could not be resolved",
+		c.core.Logger.Warn("sqsx: a received message's payload could not be resolved",
 			"messageId", u.MessageID, "code", u.Code, "action", u.Action.String(), "error", u.Err)
 	}
 	out.ResultMetadata.Set(unresolvedKey{}, unresolved)
@@ -207,92 +166,6 @@ func (c *Client) deleteUnresolved(ctx context.Context, queueURL *string, unresol
 	}
 }
 
-// resolve replaces an offloaded message's body with its payload, removes the
-// reserved attributes and, unless the payload is marked as shared by an SNS
-// fan-out (payload.FanoutMetadataKey), rewrites the receipt handle. On error
-// m is left as it was.
-func (c *Client) resolve(ctx context.Context, m *types.Message) error {
-	p, err := decodePointer(aws.ToString(m.Body))
-	if err != nil {
-		return err
-	}
-	body, shared, err := c.store.GetShared(ctx, p)
-	if err != nil {
-		return err
-	}
-	m.Body = &body
-	delete(m.MessageAttributes, AttributeName)
-	delete(m.MessageAttributes, LegacyAttributeName)
-	if len(m.MessageAttributes) == 0 {
-		m.MessageAttributes = nil
-	}
-	nameInHandle(m, p, shared)
-	return nil
-}
-
-// UnresolvedCode returns the code of the reason a payload could not be
-// resolved (see UnresolvedMessage.Code), for an error of ResolveMessage,
-// OpenPayload or ReceiveMessage under UnresolvedFail; "" for nil.
-func UnresolvedCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	switch {
-	case errors.Is(err, ErrPayloadNotFound):
-		return CodePayloadNotFound
-	case errors.Is(err, ErrBucketNotAllowed):
-		return CodeBucketNotAllowed
-	case errors.Is(err, ErrKeyNotAllowed):
-		return CodeKeyNotAllowed
-	case errors.Is(err, ErrInvalidPointer):
-		return CodeInvalidPointer
-	case errors.Is(err, ErrPayloadTooLarge):
-		return CodePayloadTooLarge
-	case errors.Is(err, ErrChecksumMismatch):
-		return CodePayloadChecksumMismatch
-	}
-	var de *smithy.DeserializationError
-	if errors.As(err, &de) {
-		// The answer could not be read, whatever its status: nothing is
-		// known about the object, and the next receive may tell.
-		return CodePayloadUnavailable
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied" {
-		// What S3 answers for a missing key to a reader without
-		// s3:ListBucket, as well as for a real lack of permission.
-		return CodePayloadAccessDenied
-	}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		switch code := re.HTTPStatusCode(); {
-		case code == 403:
-			return CodePayloadAccessDenied
-		case code >= 400 && code < 500 && code != 408 && code != 429:
-			return CodePayloadRejected
-		}
-	}
-	return CodePayloadUnavailable
-}
-
-// permanent reports whether a payload that failed with code will fail the
-// same way on every receive: the message itself is at fault.
-func permanent(code string) bool {
-	switch code {
-	case CodePayloadNotFound, CodeBucketNotAllowed, CodeKeyNotAllowed, CodeInvalidPointer,
-		CodePayloadTooLarge, CodePayloadRejected:
-		return true
-	}
-	return false
-}
-
-// isOffloaded reports whether m carries a reserved attribute.
-func isOffloaded(m *types.Message) bool {
-	_, a := m.MessageAttributes[AttributeName]
-	_, b := m.MessageAttributes[LegacyAttributeName]
-	return a || b
-}
-
 // withReservedNames returns names plus both reserved names, in a new slice,
 // unless names already asks for all attributes.
 func withReservedNames(names []string) []string {
@@ -307,25 +180,4 @@ func withReservedNames(names []string) []string {
 		}
 	}
 	return out
-}
-
-// decodePointer decodes the pointer in an offloaded message's body (or SNS
-// envelope), as a *PayloadError wrapping ErrInvalidPointer on failure.
-func decodePointer(body string) (payload.Pointer, error) {
-	p, err := payload.DecodePointer(body)
-	if err != nil {
-		return payload.Pointer{}, &PayloadError{Op: "DecodePointer", Err: err}
-	}
-	return p, nil
-}
-
-// nameInHandle makes m's receipt handle name its payload, so that
-// DeleteMessage deletes both. A shared (SNS fan-out) payload keeps the plain
-// handle: other subscribers still need it.
-func nameInHandle(m *types.Message, p payload.Pointer, shared bool) {
-	if shared {
-		return
-	}
-	h := payload.ReceiptHandle{Original: aws.ToString(m.ReceiptHandle), Pointer: p}
-	m.ReceiptHandle = aws.String(h.String())
 }

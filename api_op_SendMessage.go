@@ -1,18 +1,21 @@
 package sqsx
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sqsx/sqsx/internal/offload"
-	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // SendMessage sends a message, as [sqs.Client.SendMessage] does. A message
 // larger than the threshold (or any message, with AlwaysThroughS3) has its
 // body stored in S3 first and is sent as a pointer with a size attribute.
+// GetOffloadMetadata(out.ResultMetadata) says which it was.
 //
 // Before anything is sent, an empty body or a reserved attribute set by the
 // caller is an *InputError; an offloaded message may have at most 9
@@ -36,35 +39,31 @@ func (c *Client) SendMessage(ctx context.Context, params *sqs.SendMessageInput, 
 	if params == nil {
 		params = &sqs.SendMessageInput{}
 	}
-	body := aws.ToString(params.MessageBody)
-	if field, err := checkMessage(body, params.MessageAttributes); err != nil {
-		return nil, &InputError{Op: op, Field: field, Err: err}
+	m := message{Body: aws.ToString(params.MessageBody), Attrs: params.MessageAttributes}
+	if err := c.core.Check(op, m); err != nil {
+		return nil, err
 	}
 	queueURL := aws.ToString(params.QueueUrl)
-	threshold, err := c.threshold(ctx, op, queueURL, optFns)
+	call, optFns, err := c.call(ctx, op, queueURL, optFns)
 	if err != nil {
 		return nil, err
 	}
-	if !c.opts.AlwaysThroughS3 && messageSize(body, params.MessageAttributes) <= threshold {
-		return c.sqs.SendMessage(ctx, params, optFns...)
+	return c.sendOp(op, params).Send(ctx, c.core, m, call, optFns, c.contentDedup(ctx, params, optFns))
+}
+
+// sendOp is SQS SendMessage, as package offload drives it, for params
+// under the name op.
+func (c *Client) sendOp(op string, params *sqs.SendMessageInput) offload.Op[types.MessageAttributeValue, *sqs.SendMessageInput, *sqs.SendMessageOutput, sqs.Options] {
+	input := func(w *offload.Wire[types.MessageAttributeValue], dedupID *string) *sqs.SendMessageInput {
+		if w == nil {
+			return params
+		}
+		in := *params
+		in.MessageBody, in.MessageAttributes, in.MessageDeduplicationId = &w.Body, w.Attrs, cmp.Or(dedupID, params.MessageDeduplicationId)
+		return &in
 	}
-	if field, err := c.checkOffload(params.MessageAttributes, threshold); err != nil {
-		return nil, &InputError{Op: op, Field: field, Err: err}
+	metadata := func(out *sqs.SendMessageOutput) *middleware.Metadata { return &out.ResultMetadata }
+	return offload.Op[types.MessageAttributeValue, *sqs.SendMessageInput, *sqs.SendMessageOutput, sqs.Options]{
+		Name: op, Call: c.sqs.SendMessage, Install: tracked, Input: input, Metadata: metadata,
 	}
-	off, err := c.prepareOffload(ctx, body, params.MessageAttributes)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkWireSize(off, threshold); err != nil {
-		return nil, &InputError{Op: op, Field: "MessageAttributes", Err: err}
-	}
-	if err := c.store.PutAt(ctx, off.pointer, body); err != nil {
-		return nil, err
-	}
-	in := *params
-	in.MessageBody = aws.String(off.body)
-	in.MessageAttributes = off.attrs
-	in.MessageDeduplicationId = c.dedupID(ctx, queueURL, params.MessageDeduplicationId, body, optFns)
-	var t outcome.Tracker
-	return offload.Send(ctx, c.store, op, c.sqs.SendMessage, &in, optFns, tracked, &t, off.pointer)
 }

@@ -57,6 +57,44 @@
 // [ErrReservedAttribute] classify them. Errors from SQS are returned as the
 // SDK returns them.
 //
+// # What a call did
+//
+// Outputs carry what the Client did in their ResultMetadata, the SDK's own
+// channel for per-call facts: [GetOffloadMetadata] (SendMessage,
+// SendMessageStream) and [GetBatchOffloadMetadata] (SendMessageBatch, per
+// entry id) say whether a body went to S3, where, its size and the threshold
+// applied; [GetUnresolvedMessages] lists the received messages whose
+// payloads could not be resolved. Per-call settings (bucket, key prefix,
+// always through S3) go in the call's optFns with [WithOffloadOptions].
+//
+// # Partial results
+//
+// Like the SDK, most calls return an output or an error. A few return both:
+// the service did what was asked, and something after it did not happen.
+// Check the error before the output, but do not drop the output when the
+// error is one of these:
+//
+//   - DeleteMessage and DeleteMessageBatch: the messages are deleted but a
+//     payload is not (S3 failed). The output is SQS's; the error is a
+//     [*PayloadError] (joined, one per object, for a batch), and the objects
+//     stay until the lifecycle rule removes them. Do not retry the delete for
+//     the messages' sake. DeleteMessageBatch also returns, beside its
+//     output, a [*payload.KeptError] for entries SQS's answer names neither
+//     as deleted nor as failed: their payloads are kept.
+//   - ReceiveMessage under [UnresolvedReturn]: the output holds every
+//     message, and an [*UnresolvedError] names those handed back unresolved.
+//     Under the other policies unresolved messages are not an error; see
+//     [GetUnresolvedMessages].
+//
+// A [*payload.KeptError] alone (no output) means the call failed and
+// payloads were kept on purpose: the service may have taken the request (an
+// ambiguous failure of SendMessage, SendMessageBatch, SendMessageStream,
+// DeleteMessage or DeleteMessageBatch), so deleting them could lose a live
+// message's body; [payload.KeptPointers] lists them. Batch calls report
+// entries that failed before SQS was called (invalid input, a failed upload)
+// as Failed entries of a successful output, as SQS reports its own. See
+// docs/reliability.md for every fault and what the Client does.
+//
 // # Security
 //
 // Whoever can send to a queue chooses the pointers its consumers follow. A

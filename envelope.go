@@ -2,7 +2,6 @@ package sqsx
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -224,41 +223,4 @@ func envelopeAttributes(env envelope) (map[string]types.MessageAttributeValue, e
 		out[name] = v
 	}
 	return out, nil
-}
-
-// resolveEnvelope resolves an offloaded message delivered in an SNS envelope.
-// The receipt handle is left as SQS issued it: a payload published through
-// SNS is shared by every subscriber, so DeleteMessage must not delete it.
-func (c *Client) resolveEnvelope(ctx context.Context, m *types.Message, env envelope) error {
-	p, err := decodePointer(env.Message)
-	if err != nil {
-		return err
-	}
-	body, err := c.store.Get(ctx, p)
-	if err != nil {
-		return err
-	}
-	switch c.opts.SNSEnvelope {
-	case SNSEnvelopeUnwrap:
-		attrs, err := envelopeAttributes(env)
-		if err != nil {
-			return &PayloadError{Op: "DecodePointer", Bucket: p.Bucket, Key: p.Key, Err: fmt.Errorf("%w: %w", ErrInvalidPointer, err)}
-		}
-		for k, v := range m.MessageAttributes {
-			if !isReserved(k) {
-				attrs[k] = v
-			}
-		}
-		if len(attrs) == 0 {
-			attrs = nil
-		}
-		m.Body, m.MessageAttributes = &body, attrs
-	default:
-		rewritten, err := rewriteEnvelope(aws.ToString(m.Body), body, env)
-		if err != nil {
-			return &PayloadError{Op: "DecodePointer", Bucket: p.Bucket, Key: p.Key, Err: fmt.Errorf("%w: %w", ErrInvalidPointer, err)}
-		}
-		m.Body = &rewritten
-	}
-	return nil
 }

@@ -1,12 +1,10 @@
 package sqsx
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sqsx/sqsx/payload"
 )
@@ -36,42 +34,29 @@ var (
 
 	// ErrReservedAttribute: the caller set a reserved attribute
 	// (ExtendedPayloadSize or SQSLargePayloadSize) on a message.
-	ErrReservedAttribute = errors.New("reserved message attribute")
+	ErrReservedAttribute = payload.ErrReservedAttribute
 	// ErrTooManyAttributes: a message to offload has more than
 	// MaxAttributes-1 attributes.
-	ErrTooManyAttributes = errors.New("too many message attributes")
+	ErrTooManyAttributes = payload.ErrTooManyAttributes
 	// ErrAttributesTooLarge: a message's attributes are so large that even
 	// with its body offloaded it is over the threshold.
-	ErrAttributesTooLarge = errors.New("message attributes too large")
+	ErrAttributesTooLarge = payload.ErrAttributesTooLarge
 	// ErrEmptyBody: a message has an empty body, which SQS does not accept.
-	ErrEmptyBody = errors.New("empty message body")
+	ErrEmptyBody = payload.ErrEmptyBody
 )
 
 // PayloadError is returned when an S3 operation on a payload fails; it names
 // the operation, bucket and key. It is payload.Error.
 type PayloadError = payload.Error
 
-// InputError reports invalid input to a Client method, naming the field.
+// InputError reports invalid input to a Client method, naming the field. It
+// is payload.InputError, which snsx returns too.
 //
 //	var ie *sqsx.InputError
 //	if errors.As(err, &ie) {
 //		fmt.Println(ie.Field) // MessageAttributes["ExtendedPayloadSize"]
 //	}
-type InputError struct {
-	// Op is the method: "SendMessage", "DeleteMessage", ...
-	Op string
-	// Field names the offending input field.
-	Field string
-	// Err is the problem; it wraps a sentinel such as ErrReservedAttribute.
-	Err error
-}
-
-func (e *InputError) Error() string {
-	return fmt.Sprintf("sqsx: %s: %s: %v", e.Op, e.Field, e.Err)
-}
-
-// Unwrap returns the problem.
-func (e *InputError) Unwrap() error { return e.Err }
+type InputError = payload.InputError
 
 // UnresolvedError is returned by ReceiveMessage, together with its output,
 // when Unresolved is UnresolvedReturn and some messages could not be
@@ -135,23 +120,6 @@ func (a UnresolvedAction) String() string {
 	return fmt.Sprintf("UnresolvedAction(%d)", int(a))
 }
 
-// unresolvedKey is the ResultMetadata key of the unresolved messages.
-type unresolvedKey struct{}
-
-// GetUnresolvedMessages returns the messages of a ReceiveMessage (or
-// ReceiveMessageUnresolved) call whose payloads could not be resolved, with
-// what was done with each, from the output's ResultMetadata. It returns nil
-// when every message resolved.
-//
-//	out, err := client.ReceiveMessage(ctx, in)
-//	for _, u := range sqsx.GetUnresolvedMessages(out.ResultMetadata) {
-//		log.Printf("%s: %s, %s", u.MessageID, u.Code, u.Action)
-//	}
-func GetUnresolvedMessages(metadata middleware.Metadata) []UnresolvedMessage {
-	v, _ := metadata.Get(unresolvedKey{}).([]UnresolvedMessage)
-	return v
-}
-
 func (e *UnresolvedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sqsx: %d message(s) could not be resolved", len(e.Messages))
@@ -172,29 +140,23 @@ func (e *UnresolvedError) Unwrap() []error {
 }
 
 // UnsupportedOperationError is returned by a pass-through method when the
-// SDK client given to New (of sqsx or snsx) does not implement that operation,
-// for example a test fake of just SQSAPI.
-type UnsupportedOperationError struct {
-	Op string
-}
-
-func (e *UnsupportedOperationError) Error() string {
-	return fmt.Sprintf("sqsx: the wrapped client does not implement %s", e.Op)
-}
+// SDK client given to New does not implement that operation, for example a
+// test fake of just SQSAPI. It is payload.UnsupportedOperationError.
+type UnsupportedOperationError = payload.UnsupportedOperationError
 
 // Codes of the Failed entries that batch operations report for problems
-// found before SQS is called. SenderFault is true for all but
-// CodePayloadUploadFailed.
+// found before SQS is called, re-exported from package payload. SenderFault
+// is true for all but CodePayloadUploadFailed.
 const (
-	CodeReservedAttribute    = "ReservedAttributeName"
-	CodeEmptyMessageBody     = "EmptyMessageBody"
-	CodeTooManyAttributes    = "TooManyMessageAttributes"
-	CodeAttributesTooLarge   = "MessageAttributesTooLarge"
-	CodeNoBucket             = "PayloadBucketNotConfigured"
-	CodePayloadUploadFailed  = "PayloadUploadFailed"
-	CodeInvalidReceiptHandle = "ReceiptHandleIsInvalid"
-	CodeBucketNotAllowed     = "PayloadBucketNotAllowed"
-	CodeKeyNotAllowed        = "PayloadKeyNotAllowed"
+	CodeReservedAttribute    = payload.CodeReservedAttribute
+	CodeEmptyMessageBody     = payload.CodeEmptyMessageBody
+	CodeTooManyAttributes    = payload.CodeTooManyAttributes
+	CodeAttributesTooLarge   = payload.CodeAttributesTooLarge
+	CodeNoBucket             = payload.CodeNoBucket
+	CodePayloadUploadFailed  = payload.CodePayloadUploadFailed
+	CodeInvalidReceiptHandle = payload.CodeInvalidReceiptHandle
+	CodeBucketNotAllowed     = payload.CodeBucketNotAllowed
+	CodeKeyNotAllowed        = payload.CodeKeyNotAllowed
 )
 
 // Codes of UnresolvedMessage, besides CodeBucketNotAllowed and
@@ -222,25 +184,5 @@ const (
 
 // CodeFor returns the code of the Failed batch entry that reports err, one
 // of the Code constants, or "InvalidParameterValue" for an error they do not
-// name. It serves batch operations of both sqsx and snsx.
-func CodeFor(err error) string {
-	switch {
-	case errors.Is(err, ErrReservedAttribute):
-		return CodeReservedAttribute
-	case errors.Is(err, ErrEmptyBody):
-		return CodeEmptyMessageBody
-	case errors.Is(err, ErrTooManyAttributes):
-		return CodeTooManyAttributes
-	case errors.Is(err, ErrAttributesTooLarge):
-		return CodeAttributesTooLarge
-	case errors.Is(err, ErrNoBucket):
-		return CodeNoBucket
-	case errors.Is(err, ErrInvalidReceiptHandle):
-		return CodeInvalidReceiptHandle
-	case errors.Is(err, ErrBucketNotAllowed):
-		return CodeBucketNotAllowed
-	case errors.Is(err, ErrKeyNotAllowed):
-		return CodeKeyNotAllowed
-	}
-	return "InvalidParameterValue"
-}
+// name. It is payload.CodeFor.
+func CodeFor(err error) string { return payload.CodeFor(err) }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -159,41 +162,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// resolveDefaults fills in zero fields.
-func (o *Options) resolveDefaults() {
-	if o.Threshold == 0 {
-		o.Threshold = DefaultThreshold
-	}
-	if o.AttributeName == "" {
-		o.AttributeName = AttributeName
-	}
-	if o.BatchSizeLimit == 0 {
-		o.BatchSizeLimit = DefaultBatchSizeLimit
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-}
-
-// validate returns every problem with the resolved options, joined. The S3
-// fields are validated by payload.NewStore.
+// validate returns every problem with the options that only sqsx has,
+// joined. The options shared with snsx are resolved and validated by
+// package offload, the S3 fields by payload.NewStore.
 func (o *Options) validate() error {
 	var errs []error
-	if o.Threshold < 0 || o.Threshold > MaxMessageSize {
-		errs = append(errs, fieldError("Threshold", "%d is outside 0..%d (SQS's maximum message size)", o.Threshold, MaxMessageSize))
-	}
-	if o.AttributeName != AttributeName && o.AttributeName != LegacyAttributeName {
-		errs = append(errs, fieldError("AttributeName", "%q is neither %q nor %q", o.AttributeName, AttributeName, LegacyAttributeName))
-	}
-	if o.BatchSizeLimit < 0 || o.BatchSizeLimit > MaxMessageSize {
-		errs = append(errs, fieldError("BatchSizeLimit", "%d is outside 0..%d", o.BatchSizeLimit, MaxMessageSize))
-	}
-	if o.Concurrency < 0 {
-		errs = append(errs, fieldError("Concurrency", "must not be negative, is %d", o.Concurrency))
-	}
 	if o.SNSEnvelope != SNSEnvelopeKeep && o.SNSEnvelope != SNSEnvelopeUnwrap {
 		errs = append(errs, fieldError("SNSEnvelope", "unknown mode %d", int(o.SNSEnvelope)))
 	}
@@ -209,3 +182,49 @@ func (o *Options) validate() error {
 func fieldError(field, format string, args ...any) error {
 	return fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...))
 }
+
+// CallOptions are offload settings for one call, given with
+// WithOffloadOptions. A zero field keeps the client's setting.
+type CallOptions struct {
+	// Bucket receives the call's payloads instead of Options.Bucket. It
+	// must be Options.Bucket or one of Options.AllowedBuckets, so that the
+	// client can read and delete what it puts there.
+	Bucket string
+
+	// KeyPrefix starts the keys of the call's payloads instead of
+	// Options.KeyPrefix. When Options.AllowedKeyPrefixes is set (by default
+	// it is Options.KeyPrefix, if that is set) it must start with one of
+	// them.
+	KeyPrefix string
+
+	// AlwaysThroughS3 offloads every message of the call, whatever its
+	// size.
+	AlwaysThroughS3 bool
+}
+
+// WithOffloadOptions returns a per-call option that changes the offload
+// settings of one SendMessage, SendMessageBatch or SendMessageStream call,
+// as the S3 upload manager's per-call options change one Upload. It goes in
+// the call's optFns, with the SDK's own options:
+//
+//	out, err := client.SendMessage(ctx, in, sqsx.WithOffloadOptions(func(o *sqsx.CallOptions) {
+//		o.AlwaysThroughS3 = true
+//		o.KeyPrefix = "reports/"
+//	}))
+//
+// The Client takes it out before calling SQS; given to an *sqs.Client, or
+// to a Client method that does not offload, it does nothing. Invalid
+// settings make the call fail with an *InputError before anything is sent.
+func WithOffloadOptions(fns ...func(*CallOptions)) func(*sqs.Options) {
+	return (&callOption{fns: fns}).apply
+}
+
+// callOption is the per-call option WithOffloadOptions makes.
+type callOption struct{ fns []func(*CallOptions) }
+
+// apply is what the SDK sees: it does nothing, except to the scratch
+// options whose Logger is the sink of Client.call (see package offload).
+func (o *callOption) apply(so *sqs.Options) { offload.Collect(so.Logger, o.fns) }
+
+// callOptionCode tells callOption.apply from other optFns.
+var callOptionCode = offload.Code((*callOption)(nil).apply)

@@ -279,7 +279,25 @@ var ErrNoBucket = errors.New("no bucket configured for payloads (set Bucket)")
 
 // NewPointer returns a pointer to a new, unused key in the store's bucket.
 func (s *Store) NewPointer(ctx context.Context) (Pointer, error) {
-	if s.opts.Bucket == "" {
+	return s.NewPointerIn(ctx, "", "")
+}
+
+// NewPointerIn returns a pointer to a new, unused key in bucket, made of
+// keyPrefix and a KeyFunc suffix, as NewPointer does for the store's Bucket
+// and KeyPrefix, which an empty bucket or keyPrefix stands for. Another
+// bucket or prefix must be one the store may follow (see CheckPlacement), so
+// that the store can also read and delete what is put there.
+func (s *Store) NewPointerIn(ctx context.Context, bucket, keyPrefix string) (Pointer, error) {
+	if err := s.CheckPlacement(bucket, keyPrefix); err != nil {
+		return Pointer{}, err
+	}
+	if bucket == "" {
+		bucket = s.opts.Bucket
+	}
+	if keyPrefix == "" {
+		keyPrefix = s.opts.KeyPrefix
+	}
+	if bucket == "" {
 		return Pointer{}, ErrNoBucket
 	}
 	suffix := ""
@@ -291,11 +309,40 @@ func (s *Store) NewPointer(ctx context.Context) (Pointer, error) {
 	} else {
 		suffix = NewKey("")
 	}
-	p := Pointer{Bucket: s.opts.Bucket, Key: s.opts.KeyPrefix + suffix}
+	p := Pointer{Bucket: bucket, Key: keyPrefix + suffix}
 	if err := ValidateKey(p.Key); err != nil {
 		return Pointer{}, fmt.Errorf("payload: KeyPrefix+KeyFunc gave an invalid key: %w", err)
 	}
 	return p, nil
+}
+
+// CheckPlacement reports whether new payloads may be put in bucket under
+// keyPrefix ("" for the store's Bucket or KeyPrefix): the bucket must be
+// valid (ValidateBucketName) and allowed (Bucket or AllowedBuckets, else
+// ErrBucketNotAllowed), the prefix valid (ValidateKeyPrefix) and within
+// AllowedKeyPrefixes (else ErrKeyNotAllowed).
+func (s *Store) CheckPlacement(bucket, keyPrefix string) error {
+	if bucket != "" {
+		if err := ValidateBucketName(bucket); err != nil {
+			return err
+		}
+		if !s.allowed[bucket] {
+			return fmt.Errorf("%w: %q is neither Bucket nor in AllowedBuckets", ErrBucketNotAllowed, bucket)
+		}
+	}
+	if keyPrefix == "" {
+		return nil
+	}
+	if err := ValidateKeyPrefix(keyPrefix); err != nil {
+		return err
+	}
+	if bucket == "" {
+		bucket = s.opts.Bucket
+	}
+	if err := s.Check(Pointer{Bucket: bucket, Key: keyPrefix}); errors.Is(err, ErrKeyNotAllowed) {
+		return err
+	}
+	return nil
 }
 
 // Put stores body under a new key and returns the pointer to it.

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
-	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/internal/outcome"
 	"github.com/sqsx/sqsx/payload"
 )
@@ -24,8 +23,9 @@ import (
 var ErrMessageStructureJSON = errors.New(`MessageStructure "json" cannot be offloaded`)
 
 // UnsupportedOperationError is returned by a pass-through method when the SNS
-// client given to New does not implement that operation.
-type UnsupportedOperationError = sqsx.UnsupportedOperationError
+// client given to New does not implement that operation. It is
+// payload.UnsupportedOperationError, as sqsx's is.
+type UnsupportedOperationError = payload.UnsupportedOperationError
 
 // Client is an SNS client that stores message bodies too large for SNS in S3
 // and publishes a pointer in their place. It has the methods of *sns.Client
@@ -36,6 +36,9 @@ type Client struct {
 	sns   SNSAPI
 	store *payload.Store
 	opts  Options
+	core  *offload.Core[types.MessageAttributeValue]
+
+	topics offload.Targets[bool] // topic ARN -> ContentBasedDeduplication
 }
 
 // New returns a Client that publishes through snsAPI and stores payloads
@@ -44,22 +47,34 @@ func New(snsAPI SNSAPI, s3API payload.S3API, optFns ...func(*Options)) (*Client,
 	if snsAPI == nil {
 		return nil, errors.New("snsx: SNS client is nil")
 	}
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	o.resolveDefaults()
+	o := offload.Apply(optFns)
 	if !o.DeletableByConsumers {
 		// Last, so that a caller's option that replaces Metadata cannot
 		// drop the marker.
 		o.PutObjectOptions = append(slices.Clone(o.PutObjectOptions), markFanout)
 	}
-	err := o.validate()
+	cfg, err := snsService.Resolve(offload.Config{Threshold: o.Threshold, AttributeName: o.AttributeName,
+		BatchSizeLimit: o.BatchSizeLimit, AlwaysThroughS3: o.AlwaysThroughS3, Concurrency: o.Concurrency, Logger: o.Logger})
+	o.Threshold, o.AttributeName, o.BatchSizeLimit = cfg.Threshold, cfg.AttributeName, cfg.BatchSizeLimit
+	o.Concurrency, o.Logger = cfg.Concurrency, cfg.Logger
 	store, serr := payload.NewStore(s3API, o.StoreOptions)
 	if err = errors.Join(err, serr); err != nil {
 		return nil, fmt.Errorf("snsx: invalid Options: %w", err)
 	}
-	return &Client{sns: snsAPI, store: store, opts: o}, nil
+	core := &offload.Core[types.MessageAttributeValue]{Service: snsService, Config: cfg, Store: store}
+	return &Client{sns: snsAPI, store: store, opts: o, core: core}, nil
+}
+
+// snsService describes SNS to the offload rules.
+var snsService = &offload.Service[types.MessageAttributeValue]{
+	Name: "SNS", Pkg: "snsx", BodyField: "Message", MaxAttributes: MaxAttributes,
+	MaxMessageSize: MaxMessageSize, DefaultThreshold: DefaultThreshold,
+	View: func(v types.MessageAttributeValue) offload.Attr {
+		return offload.Attr{BinaryValue: v.BinaryValue, DataType: v.DataType, StringValue: v.StringValue}
+	},
+	Number: func(n string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{StringValue: aws.String(n), DataType: aws.String("Number")}
+	},
 }
 
 // markFanout adds the fan-out marker to an upload.
@@ -73,78 +88,48 @@ func markFanout(in *s3.PutObjectInput) {
 // Store returns the payload store the client uses.
 func (c *Client) Store() *payload.Store { return c.store }
 
-func messageSize(body string, attrs map[string]types.MessageAttributeValue) int64 {
-	return int64(len(body)) + attributesSize(attrs)
-}
-
-func attributesSize(attrs map[string]types.MessageAttributeValue) int64 {
-	var n int64
-	for name, v := range attrs {
-		n += payload.AttributeSize(name, aws.ToString(v.DataType), v.StringValue, v.BinaryValue)
-	}
-	return n
-}
-
-// checkMessage validates a message to publish, whatever its size.
-func checkMessage(body string, attrs map[string]types.MessageAttributeValue) (field string, err error) {
-	if body == "" {
-		return "Message", sqsx.ErrEmptyBody
-	}
-	for name := range attrs {
-		if name == payload.AttributeName || name == payload.LegacyAttributeName {
-			return fmt.Sprintf("MessageAttributes[%q]", name),
-				fmt.Errorf("%w: %q is set by the extended client on offloaded messages", sqsx.ErrReservedAttribute, name)
-		}
-	}
-	return "", nil
-}
-
-// checkOffload validates a message that is to be offloaded.
-func (c *Client) checkOffload(structure *string, attrs map[string]types.MessageAttributeValue) (field string, err error) {
+// message returns a message to publish as the offload rules see it: one
+// with MessageStructure "json" may not be offloaded.
+func message(body *string, attrs map[string]types.MessageAttributeValue, structure *string) offload.Msg[types.MessageAttributeValue] {
+	m := offload.Msg[types.MessageAttributeValue]{Body: aws.ToString(body), Attrs: attrs}
 	if aws.ToString(structure) == "json" {
-		return "MessageStructure", ErrMessageStructureJSON
+		m.NoOffload, m.NoOffloadField, m.NoOffloadCode = ErrMessageStructureJSON, "MessageStructure", CodeMessageStructureJSON
 	}
-	if c.store.Bucket() == "" {
-		return "Message", fmt.Errorf("%w: the message must be offloaded", sqsx.ErrNoBucket)
-	}
-	if len(attrs) > MaxAttributes-1 {
-		return "MessageAttributes", fmt.Errorf("%w: an offloaded message may have at most %d, it has %d (one is reserved for %s)",
-			sqsx.ErrTooManyAttributes, MaxAttributes-1, len(attrs), c.opts.AttributeName)
-	}
-	return "", nil
+	return m
 }
 
-// offloaded is the wire form of a message whose body went to S3.
-type offloaded struct {
-	pointer payload.Pointer
-	body    string
-	attrs   map[string]types.MessageAttributeValue
+// call returns the per-call options found in optFns (see
+// WithOffloadOptions), with the threshold, and optFns without them, for SNS.
+func (c *Client) call(op string, optFns []func(*sns.Options)) (offload.Call, []func(*sns.Options), error) {
+	var sink offload.Sink[CallOptions]
+	optFns = offload.Split(optFns, callOptionCode, func(fn func(*sns.Options)) { fn(&sns.Options{Logger: &sink}) })
+	call := offload.Call{Threshold: c.core.Threshold, Options: offload.CallOptions(sink.C)}
+	return call, optFns, c.core.CheckCall(op, call.Options)
 }
 
-// prepareOffload picks the key and builds the wire form, without uploading.
-// It fails with ErrAttributesTooLarge if the wire form is still over the
-// threshold.
-func (c *Client) prepareOffload(ctx context.Context, body string, attrs map[string]types.MessageAttributeValue) (offloaded, error) {
-	p, err := c.store.NewPointer(ctx)
-	if err != nil {
-		return offloaded{}, err
-	}
-	ptrBody, err := payload.EncodePointer(p)
-	if err != nil {
-		return offloaded{}, err
-	}
-	wire := make(map[string]types.MessageAttributeValue, len(attrs)+1)
-	maps.Copy(wire, attrs)
-	wire[c.opts.AttributeName] = types.MessageAttributeValue{
-		DataType:    aws.String("Number"),
-		StringValue: aws.String(strconv.Itoa(len(body))),
-	}
-	off := offloaded{pointer: p, body: ptrBody, attrs: wire}
-	if n := messageSize(off.body, off.attrs); n > c.opts.Threshold {
-		return offloaded{}, fmt.Errorf("%w: offloaded, the message still takes %d bytes (%d of them attributes), more than the threshold of %d; move data from the attributes into the message",
-			sqsx.ErrAttributesTooLarge, n, attributesSize(wire), c.opts.Threshold)
-	}
-	return off, nil
+// topicAttributesAPI is the SNS operation that reads a topic's attributes,
+// which SNSAPI leaves out so that existing fakes of it still satisfy it.
+type topicAttributesAPI interface {
+	GetTopicAttributes(ctx context.Context, params *sns.GetTopicAttributesInput, optFns ...func(*sns.Options)) (*sns.GetTopicAttributesOutput, error)
+}
+
+// topicDedup reports whether topicARN is a FIFO topic that deduplicates by
+// content, reading its ContentBasedDeduplication attribute once. An SNS
+// client without GetTopicAttributes says no.
+func (c *Client) topicDedup(ctx context.Context, topicARN string, optFns []func(*sns.Options)) bool {
+	return c.core.ContentDedup(topicARN, func() (bool, error) {
+		return c.topics.Get(ctx, topicARN, func(ctx context.Context) (bool, error) {
+			api, ok := c.sns.(topicAttributesAPI)
+			if !ok {
+				return false, &UnsupportedOperationError{Op: "GetTopicAttributes"}
+			}
+			out, err := api.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topicARN)}, optFns...)
+			if err != nil {
+				return false, err
+			}
+			return out.Attributes["ContentBasedDeduplication"] == "true", nil
+		})
+	})
 }
 
 // tracked returns the per-call option that installs t on an SNS call.

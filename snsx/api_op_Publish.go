@@ -1,25 +1,33 @@
 package snsx
 
 import (
+	"cmp"
 	"context"
-	"errors"
+	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go/middleware"
 
-	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/offload"
-	"github.com/sqsx/sqsx/internal/outcome"
+	"github.com/sqsx/sqsx/payload"
 )
 
 // Publish publishes a message, as [sns.Client.Publish] does. A message larger
 // than the threshold (or any message, with AlwaysThroughS3) has its body stored
-// in S3 first and is published as a pointer with a size attribute. Subject,
-// FIFO group and deduplication ids and the other fields pass through.
+// in S3 first and is published as a pointer with a size attribute.
+// GetOffloadMetadata(out.ResultMetadata) says which it was. Subject, FIFO
+// group and deduplication ids and the other fields pass through; an
+// offloaded message to a FIFO topic with content-based deduplication and no
+// deduplication id gets the SHA-256 of its body as its id, what SNS would
+// have computed from the body (the topic's attribute is read once, with
+// GetTopicAttributes when the SNS client has it).
 //
 // An empty message, a reserved attribute set by the caller, more than 9
 // attributes on a message to offload, or MessageStructure "json" on a message
-// to offload is an *sqsx.InputError. If SNS definitely refused an offloaded
+// to offload is an *payload.InputError. If SNS definitely refused an offloaded
 // message (a 4xx, or no request written), its S3 object is deleted before the
 // error is returned; after an ambiguous failure (a 5xx, a reset or timeout
 // after the request was written) SNS may have delivered it, so the object is
@@ -30,38 +38,77 @@ func (c *Client) Publish(ctx context.Context, params *sns.PublishInput, optFns .
 	if params == nil {
 		params = &sns.PublishInput{}
 	}
-	body := aws.ToString(params.Message)
-	if field, err := checkMessage(body, params.MessageAttributes); err != nil {
-		return nil, &sqsx.InputError{Op: op, Field: field, Err: err}
-	}
-	if !c.offload(params.MessageStructure, messageSize(body, params.MessageAttributes)) {
-		return c.sns.Publish(ctx, params, optFns...)
-	}
-	if field, err := c.checkOffload(params.MessageStructure, params.MessageAttributes); err != nil {
-		return nil, &sqsx.InputError{Op: op, Field: field, Err: err}
-	}
-	off, err := c.prepareOffload(ctx, body, params.MessageAttributes)
-	if errors.Is(err, sqsx.ErrAttributesTooLarge) {
-		return nil, &sqsx.InputError{Op: op, Field: "MessageAttributes", Err: err}
-	} else if err != nil {
+	m := message(params.Message, params.MessageAttributes, params.MessageStructure)
+	if err := c.core.Check(op, m); err != nil {
 		return nil, err
 	}
-	if err := c.store.PutAt(ctx, off.pointer, body); err != nil {
+	call, optFns, err := c.call(op, optFns)
+	if err != nil {
 		return nil, err
 	}
-	in := *params
-	in.Message = aws.String(off.body)
-	in.MessageAttributes = off.attrs
-	var t outcome.Tracker
-	return offload.Send(ctx, c.store, op, c.sns.Publish, &in, optFns, tracked, &t, off.pointer)
+	return c.publishOp(op, params).Send(ctx, c.core, m, call, optFns, c.contentDedup(ctx, params, optFns))
 }
 
-// offload reports whether a message of this size is offloaded. A message with
-// MessageStructure "json" is published as it is whenever it fits, even with
-// AlwaysThroughS3, since it cannot be offloaded.
-func (c *Client) offload(structure *string, size int64) bool {
-	if size > c.opts.Threshold {
-		return true
+// publishOp is SNS Publish, as package offload drives it, for params under
+// the name op.
+func (c *Client) publishOp(op string, params *sns.PublishInput) offload.Op[types.MessageAttributeValue, *sns.PublishInput, *sns.PublishOutput, sns.Options] {
+	return offload.Op[types.MessageAttributeValue, *sns.PublishInput, *sns.PublishOutput, sns.Options]{
+		Name: op, Call: c.sns.Publish, Install: tracked,
+		Metadata: func(out *sns.PublishOutput) *middleware.Metadata { return &out.ResultMetadata },
+		Input: func(w *offload.Wire[types.MessageAttributeValue], dedupID *string) *sns.PublishInput {
+			if w == nil {
+				return params
+			}
+			in := *params
+			in.Message, in.MessageAttributes, in.MessageDeduplicationId = &w.Body, w.Attrs, cmp.Or(dedupID, params.MessageDeduplicationId)
+			return &in
+		},
 	}
-	return c.opts.AlwaysThroughS3 && aws.ToString(structure) != "json"
+}
+
+// contentDedup returns whether an offloaded message published with params
+// takes the SHA-256 of its body as its deduplication id: it has none, and
+// its topic is a FIFO topic that deduplicates by content.
+func (c *Client) contentDedup(ctx context.Context, params *sns.PublishInput, optFns []func(*sns.Options)) func() bool {
+	return func() bool {
+		return params.MessageDeduplicationId == nil && c.topicDedup(ctx, aws.ToString(params.TopicArn), optFns)
+	}
+}
+
+// PublishStream publishes the body read from body as Publish publishes
+// params.Message (which must be nil; params is not modified), holding at most
+// the threshold in memory: a longer body streams to S3, as in sqsx's
+// SendMessageStream, its SHA-256 computed on the way for a FIFO topic that
+// deduplicates by content. A body with MessageStructure "json" must fit in
+// SNS. GetOffloadMetadata(out.ResultMetadata) says what was done.
+func (c *Client) PublishStream(ctx context.Context, params *sns.PublishInput, body io.Reader, optFns ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	const op = "PublishStream"
+	call, snsOptFns, err := c.call(op, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = &sns.PublishInput{}
+	}
+	if err := c.core.CheckStream(op, params.Message != nil, body, params.MessageAttributes); err != nil {
+		return nil, err
+	}
+	inline := func(body string) (*sns.PublishOutput, error) {
+		in := *params
+		in.Message = aws.String(body)
+		return c.Publish(ctx, &in, optFns...)
+	}
+	if aws.ToString(params.MessageStructure) == "json" {
+		// It cannot be offloaded: read what SNS could take, and let Publish
+		// decide.
+		b, err := io.ReadAll(io.LimitReader(body, MaxMessageSize+1))
+		if err != nil {
+			return nil, fmt.Errorf("snsx: %s: reading the body: %w", op, err)
+		}
+		if len(b) > MaxMessageSize {
+			return nil, &payload.InputError{Op: op, Field: "MessageStructure", Err: ErrMessageStructureJSON}
+		}
+		return inline(string(b))
+	}
+	return c.publishOp(op, params).SendStream(ctx, c.core, body, params.MessageAttributes, call, snsOptFns, c.contentDedup(ctx, params, snsOptFns), inline)
 }

@@ -4,8 +4,20 @@
 // [github.com/sqsx/sqsx/payload]).
 //
 // [Client] wraps an [sns.Client] and has its methods, with the same
-// signatures. Publish and PublishBatch offload large messages; every other
-// operation is passed through.
+// signatures. Publish and PublishBatch offload large messages, PublishStream
+// streams a body of any size, and every other operation is passed through.
+// [GetOffloadMetadata] and [GetBatchOffloadMetadata] say what a call did with
+// each body, and [WithOffloadOptions] changes the settings of one call.
+//
+// # FIFO topics
+//
+// SNS computes a content-based deduplication id from the message it is
+// given, which for an offloaded message is a pointer that is new on every
+// publish. So that a FIFO topic with ContentBasedDeduplication still drops
+// resent duplicates, an offloaded message without a deduplication id gets
+// the SHA-256 of its body, what SNS would have computed; the topic's
+// attribute is read once (GetTopicAttributes, when the SNS client given to
+// New has it).
 //
 // # Subscribers
 //

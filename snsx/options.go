@@ -1,10 +1,11 @@
 package snsx
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -78,42 +79,42 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-func (o *Options) resolveDefaults() {
-	if o.Threshold == 0 {
-		o.Threshold = DefaultThreshold
-	}
-	if o.AttributeName == "" {
-		o.AttributeName = payload.AttributeName
-	}
-	if o.BatchSizeLimit == 0 {
-		o.BatchSizeLimit = DefaultBatchSizeLimit
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+// WithOffloadOptions returns a per-call option, for the optFns of one
+// Publish, PublishBatch or PublishStream call, that changes the offload
+// settings of that call only (as the S3 upload manager's options change one
+// Upload):
+//
+//	out, err := client.Publish(ctx, in, snsx.WithOffloadOptions(func(o *snsx.CallOptions) {
+//		o.Bucket = "reports-bucket"
+//	}))
+//
+// The Client removes it before it calls SNS: an *sns.Client, or a
+// pass-through method, ignores it. Settings the Client refuses fail the call
+// with an *payload.InputError, before anything is stored or published.
+func WithOffloadOptions(fns ...func(*CallOptions)) func(*sns.Options) {
+	return (&callOption{fns: fns}).apply
 }
 
-func (o *Options) validate() error {
-	var errs []error
-	if o.Threshold < 0 || o.Threshold > MaxMessageSize {
-		errs = append(errs, fieldError("Threshold", "%d is outside 0..%d (SNS's maximum message size)", o.Threshold, MaxMessageSize))
-	}
-	if o.AttributeName != payload.AttributeName && o.AttributeName != payload.LegacyAttributeName {
-		errs = append(errs, fieldError("AttributeName", "%q is neither %q nor %q", o.AttributeName, payload.AttributeName, payload.LegacyAttributeName))
-	}
-	if o.BatchSizeLimit < 0 || o.BatchSizeLimit > MaxMessageSize {
-		errs = append(errs, fieldError("BatchSizeLimit", "%d is outside 0..%d", o.BatchSizeLimit, MaxMessageSize))
-	}
-	if o.Concurrency < 0 {
-		errs = append(errs, fieldError("Concurrency", "must not be negative, is %d", o.Concurrency))
-	}
-	return errors.Join(errs...)
+// CallOptions are the settings WithOffloadOptions changes. Zero fields leave
+// the Options' as they are.
+type CallOptions struct {
+	// Bucket stores the call's payloads. Options.Bucket or one of
+	// Options.AllowedBuckets.
+	Bucket string
+	// KeyPrefix starts the keys of the call's payloads. Within
+	// Options.AllowedKeyPrefixes (Options.KeyPrefix by default), where set:
+	// the topic's sqsx subscribers should allow it too.
+	KeyPrefix string
+	// AlwaysThroughS3 offloads the call's messages whatever their size, but
+	// for those with MessageStructure "json".
+	AlwaysThroughS3 bool
 }
 
-// fieldError returns an error that starts with the name of the invalid field.
-func fieldError(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...))
-}
+// callOption is what WithOffloadOptions returns a method of: the SDK sees
+// apply, which leaves real options alone (see package offload).
+type callOption struct{ fns []func(*CallOptions) }
+
+func (o *callOption) apply(so *sns.Options) { offload.Collect(so.Logger, o.fns) }
+
+// callOptionCode identifies callOption.apply among optFns.
+var callOptionCode = offload.Code((*callOption)(nil).apply)

@@ -135,7 +135,7 @@ func checkSubject(s string) string {
 type publishResult struct {
 	MessageID      string `json:"message_id"`
 	SequenceNumber string `json:"sequence_number,omitempty"`
-	Size           int    `json:"size"`
+	Size           int64  `json:"size"`
 	AttributesSize int64  `json:"attributes_size"`
 	Offloaded      bool   `json:"offloaded"`
 	Bucket         string `json:"bucket,omitempty"`
@@ -155,16 +155,29 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	u.set(&f.common)
 
-	body, err := readBody(ctx, f.file, stdin, u, f.threshold)
+	r, inSize, err := openBody(f.file, stdin)
 	if err != nil {
 		return u.fail(err)
 	}
-	// A body published in SNS itself must be UTF-8 text; a larger one is
-	// stored in S3 as it is (checked before anything is stored or sent).
-	attrSize := f.attrs.size()
-	inline := !f.alwaysS3 && int64(len(body))+attrSize <= f.threshold
-	if err := checkInlineBody(body, inline, false); err != nil {
-		return u.failCode(exitUsage, err)
+	defer r.Close()
+	if f.file == "" || f.file == "-" {
+		readStdinNote(stdin, u, "the message body")
+	}
+	p := newProgress(u.progressOut(), "publishing", inSize, f.threshold)
+	defer p.finish()
+	// A body published in SNS itself must be UTF-8 text; a larger one
+	// streams to S3 as it is (checked before anything is stored or sent),
+	// and is never held whole.
+	attrs := snsAttributes(f.attrs.values)
+	text := &utf8Check{r: p.reader(r), badAt: -1}
+	body, head, err := readHead(text, f.threshold-f.attrs.size())
+	if err != nil {
+		return u.fail(withHint(fmt.Errorf("reading the message body: %w", err), "Check the input and retry; nothing was sent."))
+	}
+	if head != nil {
+		if err := checkInlineBody(head, !f.alwaysS3, false); err != nil {
+			return u.failCode(exitUsage, err)
+		}
 	}
 	cfg, err := f.common.aws.config(ctx)
 	if err != nil {
@@ -186,8 +199,7 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(f.topicARN),
-		Message:           aws.String(string(body)),
-		MessageAttributes: snsAttributes(f.attrs.values),
+		MessageAttributes: attrs,
 	}
 	if f.subject != "" {
 		in.Subject = aws.String(f.subject)
@@ -198,24 +210,24 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if f.dedupID != "" {
 		in.MessageDeduplicationId = aws.String(f.dedupID)
 	}
-	out, err := client.Publish(ctx, in)
+	out, err := client.PublishStream(ctx, in, body)
 	if err != nil {
 		return u.fail(err)
 	}
+	p.finish()
 
+	md, _ := snsx.GetOffloadMetadata(out.ResultMetadata)
 	res := publishResult{
 		MessageID:      aws.ToString(out.MessageId),
 		SequenceNumber: aws.ToString(out.SequenceNumber),
-		Size:           len(body),
-		AttributesSize: attrSize,
-		Offloaded:      f.alwaysS3 || int64(len(body))+attrSize > f.threshold,
+		Size:           md.Size,
+		AttributesSize: md.AttributesSize,
+		Offloaded:      md.Offloaded,
+		Bucket:         md.Pointer.Bucket,
+		Shared:         md.Offloaded && !f.deletable,
 	}
-	if res.Offloaded {
-		res.Bucket = f.bucket
-		res.Shared = !f.deletable
-	}
-	if at, _ := badText(body, false); at >= 0 {
-		res.Warning = notTextWarning(int64(at))
+	if text.badAt >= 0 {
+		res.Warning = notTextWarning(text.badAt)
 	}
 	if u.json {
 		u.emit(res)
@@ -225,19 +237,11 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if res.Warning != "" {
 		u.warnf("%s", res.Warning)
 	}
-	where := fmt.Sprintf("body published in SNS (within the %d-byte threshold)", f.threshold)
-	if res.Offloaded {
-		where = fmt.Sprintf("body stored in S3 bucket %s", f.bucket)
-		if f.alwaysS3 {
-			where += " (--always-s3)"
-		} else {
-			where += fmt.Sprintf(" (over the %d-byte threshold)", f.threshold)
-		}
-		if res.Shared {
-			where += "; subscribers do not delete it: expire it with 'sqsx lifecycle'"
-		}
+	where := strings.Replace(offloadSummary(md, "SNS"), "body sent in", "body published in", 1)
+	if res.Shared {
+		where += "; subscribers do not delete it: expire it with 'sqsx lifecycle'"
 	}
-	u.notef("sqsx publish: published message %s: %d bytes, %s\n", res.MessageID, len(body), where)
+	u.notef("sqsx publish: published message %s: %d bytes, %s\n", res.MessageID, md.Size, where)
 	return exitOK
 }
 

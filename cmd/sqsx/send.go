@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -178,34 +177,25 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return u.fail(err)
 	}
-	threshold := f.threshold
-	if f.thresholdQueue {
-		if threshold, err = queueMaxSize(ctx, sqsClient, queueURL); err != nil {
-			return u.fail(fmt.Errorf("reading the queue's MaximumMessageSize: %w", err))
-		}
+	threshold, err := client.Threshold(ctx, queueURL)
+	if err != nil {
+		return u.fail(err)
 	}
 
-	// Read what the Client could still send in SQS, plus one byte to know
-	// if more follows, as SendMessageStream does: a body that ends there is
-	// sent in SQS (unless --always-s3) and must be text, which is checked
-	// before anything is sent; a longer one streams to S3 as it is, and is
-	// never held whole.
-	attrSize := f.attrs.size()
+	// A body sent in SQS itself must be text, which is checked before
+	// anything is sent: read what the Client could still send in SQS, plus
+	// one byte to know if more follows, as SendMessageStream does. A body
+	// that ends there is sent in SQS (unless --always-s3); a longer one
+	// streams to S3 as it is, and is never held whole.
 	text := &utf8Check{r: p.reader(r), badAt: -1}
-	head := make([]byte, max(threshold-attrSize, 0)+1)
-	n, err := io.ReadFull(text, head)
-	var body io.Reader
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		head = head[:n]
+	body, head, err := readHead(text, threshold-sqsx.MessageSize("", f.attrs.values))
+	if err != nil {
+		return u.fail(withHint(fmt.Errorf("reading the message body: %w", err), "Check the input and retry; nothing was sent."))
+	}
+	if head != nil {
 		if err := checkInlineBody(head, !f.alwaysS3, true); err != nil {
 			return u.failCode(exitUsage, err)
 		}
-		body = bytes.NewReader(head)
-	case err != nil:
-		return u.fail(withHint(fmt.Errorf("reading the message body: %w", err), "Check the input and retry; nothing was sent."))
-	default:
-		body = io.MultiReader(bytes.NewReader(head), text)
 	}
 
 	in := &sqs.SendMessageInput{
@@ -225,18 +215,14 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	p.finish()
 
-	// The Client offloads exactly when AlwaysThroughS3 is set or the size,
-	// counted as below, is over the threshold.
-	size := text.n + attrSize
+	md, _ := sqsx.GetOffloadMetadata(out.ResultMetadata)
 	res := sendResult{
 		MessageID:      aws.ToString(out.MessageId),
 		SequenceNumber: aws.ToString(out.SequenceNumber),
-		Size:           text.n,
-		AttributesSize: attrSize,
-		Offloaded:      f.alwaysS3 || size > threshold,
-	}
-	if res.Offloaded {
-		res.Bucket = f.bucket
+		Size:           md.Size,
+		AttributesSize: md.AttributesSize,
+		Offloaded:      md.Offloaded,
+		Bucket:         md.Pointer.Bucket,
 	}
 	if text.badAt >= 0 {
 		res.Warning = notTextWarning(text.badAt)
@@ -249,18 +235,10 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if res.Warning != "" {
 		u.warnf("%s", res.Warning)
 	}
-	var where string
-	switch {
-	case f.alwaysS3:
-		where = fmt.Sprintf("body stored in S3 bucket %s (--always-s3)", f.bucket)
-	case size > threshold:
-		where = fmt.Sprintf("body stored in S3 bucket %s (over the %d-byte threshold)", f.bucket, threshold)
-	default:
-		where = fmt.Sprintf("body sent in SQS (within the %d-byte threshold)", threshold)
-	}
-	sizeText := fmt.Sprintf("%d bytes", text.n)
-	if attrSize > 0 {
-		sizeText += fmt.Sprintf(" + %d bytes of attributes", attrSize)
+	where := offloadSummary(md, "SQS")
+	sizeText := fmt.Sprintf("%d bytes", md.Size)
+	if md.AttributesSize > 0 {
+		sizeText += fmt.Sprintf(" + %d bytes of attributes", md.AttributesSize)
 	}
 	seq := ""
 	if out.SequenceNumber != nil {
@@ -270,16 +248,33 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return exitOK
 }
 
-// queueMaxSize returns the queue's MaximumMessageSize.
-func queueMaxSize(ctx context.Context, c *sqs.Client, queueURL string) (int64, error) {
-	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(queueURL),
-		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameMaximumMessageSize},
-	})
-	if err != nil {
-		return 0, err
+// readHead reads from r up to room bytes (at least 0), plus one to know if
+// more follow. A body that ends there is returned whole as head, with body
+// reading it again; otherwise head is nil and body reads all of r from its
+// first byte.
+func readHead(r io.Reader, room int64) (body io.Reader, head []byte, err error) {
+	buf := make([]byte, max(room, 0)+1)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return bytes.NewReader(buf[:n]), buf[:n], nil
+	case err != nil:
+		return nil, nil, err
 	}
-	return strconv.ParseInt(out.Attributes[string(types.QueueAttributeNameMaximumMessageSize)], 10, 64)
+	return io.MultiReader(bytes.NewReader(buf), r), nil, nil
+}
+
+// offloadSummary says where a message's body went, from what the library
+// reports: "body stored in S3 bucket B (...)" or "body sent in SERVICE
+// (...)".
+func offloadSummary(md payload.OffloadMetadata, service string) string {
+	switch {
+	case md.Offloaded && md.AlwaysThroughS3:
+		return fmt.Sprintf("body stored in S3 bucket %s (--always-s3)", md.Pointer.Bucket)
+	case md.Offloaded:
+		return fmt.Sprintf("body stored in S3 bucket %s (over the %d-byte threshold)", md.Pointer.Bucket, md.Threshold)
+	}
+	return fmt.Sprintf("body sent in %s (within the %d-byte threshold)", service, md.Threshold)
 }
 
 // checkInlineBody returns an error unless body can be sent: it is not
@@ -488,15 +483,9 @@ func (a *attrsFlag) Set(s string) error {
 	return nil
 }
 
-// size returns what the attributes add to the message size, as the Client
-// counts it.
-func (a *attrsFlag) size() int64 {
-	var n int64
-	for name, v := range a.values {
-		n += payload.AttributeSize(name, aws.ToString(v.DataType), v.StringValue, v.BinaryValue)
-	}
-	return n
-}
+// size returns what the attributes add to the message size, as the
+// library counts it.
+func (a *attrsFlag) size() int64 { return sqsx.MessageSize("", a.values) }
 
 // printUsage prints a subcommand's usage text and flags to w, in the
 // --name form the messages use.

@@ -16,10 +16,13 @@ import (
 // that installs a tracker on the service's client). On failure it deletes
 // ps only if the service definitely did not take the messages, as
 // payload.Store.Discard says: after an ambiguous failure a queued message may
-// point to them.
+// point to them. Without ps it is the plain service call.
 func Send[In, Out, O any](ctx context.Context, store *payload.Store, op string,
 	call func(context.Context, In, ...func(*O)) (Out, error), in In,
 	optFns []func(*O), install func(*outcome.Tracker) func(*O), t *outcome.Tracker, ps ...payload.Pointer) (Out, error) {
+	if len(ps) == 0 {
+		return call(ctx, in, optFns...)
+	}
 	var zero Out
 	if err := ctx.Err(); err != nil {
 		// Nothing written.

@@ -89,6 +89,13 @@ type Quirks struct {
 	// and delivered raw to SQS makes ReceiveMessage fail with HTTP 500
 	// (moto).
 	RawBinaryAttributeFails bool
+
+	// FIFOTopicDropsContentDedupID: a FIFO topic with content-based
+	// deduplication delivers a message published without a deduplication
+	// id to its SQS FIFO subscribers without one, so a subscribed queue
+	// without content-based deduplication refuses it and the Publish fails
+	// (moto).
+	FIFOTopicDropsContentDedupID bool
 }
 
 // quirks are the known deviations of each backend.
@@ -104,6 +111,8 @@ var quirks = map[string]Quirks{
 		AcceptsUnknownKMSKey:    true,
 		NoDefaultKMSKeyID:       true,
 		RawBinaryAttributeFails: true,
+
+		FIFOTopicDropsContentDedupID: true,
 	},
 }
 
