@@ -65,6 +65,12 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.core.Concurrency)
 	for i := range out.Messages {
+		if errs[i] = checkAttributesMD5(&out.Messages[i]); errs[i] != nil {
+			if c.opts.Unresolved == UnresolvedFail {
+				return nil, errs[i]
+			}
+			continue
+		}
 		resolve := c.resolver(&out.Messages[i], fetch)
 		if resolve == nil {
 			continue

@@ -85,6 +85,7 @@ type UnresolvedMessage struct {
 	// Code says why, as a Code constant: CodePayloadNotFound,
 	// CodeBucketNotAllowed, CodeKeyNotAllowed, CodeInvalidPointer,
 	// CodePayloadTooLarge, CodePayloadChecksumMismatch,
+	// CodeAttributesChecksumMismatch,
 	// CodePayloadAccessDenied, CodePayloadRejected or CodePayloadUnavailable.
 	Code string
 	// Action is what was done with the message.
@@ -171,6 +172,10 @@ const (
 	// CodePayloadChecksumMismatch: the bytes read do not match the
 	// object's checksum.
 	CodePayloadChecksumMismatch = "PayloadChecksumMismatch"
+	// CodeAttributesChecksumMismatch: the message's attributes do not
+	// match the MD5OfMessageAttributes SQS sent (a corrupted answer), so
+	// whether its body is a pointer cannot be trusted.
+	CodeAttributesChecksumMismatch = "MessageAttributesChecksumMismatch"
 	// CodePayloadAccessDenied: S3 answered 403, which it also does for a
 	// missing key when the reader may not list the bucket.
 	CodePayloadAccessDenied = "PayloadAccessDenied"

@@ -3,6 +3,7 @@ package sqsx
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -645,5 +646,50 @@ func TestResolveMessage(t *testing.T) {
 	}
 	if e.log.Count("DeleteMessage")+e.log.Count("DeleteMessageBatch") != 0 {
 		t.Error("expect ResolveMessage to delete nothing")
+	}
+}
+
+// TestReceiveMessageChecksAttributesMD5: the SDK checks only the body's MD5.
+// An answer whose reserved attribute was corrupted on the way would hand a
+// pointer back as the body; the attributes' MD5 catches it.
+func TestReceiveMessageChecksAttributesMD5(t *testing.T) {
+	ptr := javaPointer(testBucket, "k")
+	good := map[string]types.MessageAttributeValue{AttributeName: numberAttr(4)}
+	sum := attributesMD5(good)
+	for name, tc := range map[string]struct {
+		attrs    map[string]types.MessageAttributeValue
+		md5      string
+		resolved bool
+	}{
+		"intact":                    {good, sum, true},
+		"reserved name corrupted":   {map[string]types.MessageAttributeValue{"ExtendedPayloadSizf": numberAttr(4)}, sum, false},
+		"value corrupted":           {map[string]types.MessageAttributeValue{AttributeName: numberAttr(5)}, sum, false},
+		"no MD5 sent (not checked)": {good, "", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.s3.SetObject(testBucket, "k", []byte("body"))
+			e.sqs.ReceiveMessageFn = func(*sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+				m := types.Message{MessageId: aws.String("m1"), ReceiptHandle: aws.String("h1"), Body: aws.String(ptr), MessageAttributes: maps.Clone(tc.attrs)}
+				if tc.md5 != "" {
+					m.MD5OfMessageAttributes = aws.String(tc.md5)
+				}
+				return &sqs.ReceiveMessageOutput{Messages: []types.Message{m}}, nil
+			}
+			out, err := e.receiveAll(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			us := GetUnresolvedMessages(out.ResultMetadata)
+			if tc.resolved {
+				if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != "body" || len(us) != 0 {
+					t.Fatalf("expect the payload, got %d messages, %+v", len(out.Messages), us)
+				}
+				return
+			}
+			if len(out.Messages) != 0 || len(us) != 1 || us[0].Code != CodeAttributesChecksumMismatch || us[0].Action != UnresolvedLeft {
+				t.Fatalf("expect the message left as %s, got %d messages, %+v", CodeAttributesChecksumMismatch, len(out.Messages), us)
+			}
+		})
 	}
 }

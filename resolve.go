@@ -150,6 +150,8 @@ func UnresolvedCode(err error) string {
 		return ""
 	}
 	switch {
+	case errors.Is(err, ErrAttributesChecksumMismatch):
+		return CodeAttributesChecksumMismatch
 	case errors.Is(err, ErrPayloadNotFound):
 		return CodePayloadNotFound
 	case errors.Is(err, ErrBucketNotAllowed):

@@ -4,6 +4,7 @@ package offload
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 
@@ -28,11 +29,30 @@ func Send[In, Out, O any](ctx context.Context, store *payload.Store, op string,
 		// Nothing written.
 		return zero, store.Discard(ctx, op, true, err, ps...)
 	}
-	out, err := call(ctx, in, append(slices.Clip(optFns), install(t))...)
+	out, err := guarded(func() (Out, error) { return call(ctx, in, append(slices.Clip(optFns), install(t))...) })
 	if err != nil {
 		return zero, store.Discard(ctx, op, t.Definite(err), err, ps...)
 	}
 	return out, nil
+}
+
+// ErrSDKPanic wraps a panic of the SDK while it handled an answer. The SQS
+// client's checksum validation of SendMessageBatch (aws-sdk-go-v2
+// service/sqs v1.52) dereferences an entry's Id without a check, so a
+// corrupted answer (an entry without its Id) crashes the caller's process;
+// the request had landed. A send turns such a panic into this error, an
+// ambiguous failure, so that the payloads are kept and the process lives.
+var ErrSDKPanic = errors.New("the AWS SDK panicked while handling the answer")
+
+// guarded calls call and returns a panic it raises as an error wrapping
+// ErrSDKPanic.
+func guarded[Out any](call func() (Out, error)) (out Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrSDKPanic, r)
+		}
+	}()
+	return call()
 }
 
 // DiscardFailedEntries deletes the payloads of batch entries that the

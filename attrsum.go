@@ -1,0 +1,57 @@
+package sqsx
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// ErrAttributesChecksumMismatch: a received message's attributes do not
+// match the MD5OfMessageAttributes SQS sent with them.
+var ErrAttributesChecksumMismatch = errors.New("message attributes checksum mismatch")
+
+// checkAttributesMD5 verifies a received message's attributes against
+// MD5OfMessageAttributes, which the SDK checks only for the body. The
+// attributes decide whether a body is a pointer, so one corrupted on the way
+// could hand a pointer back as a body.
+func checkAttributesMD5(m *types.Message) error {
+	want := aws.ToString(m.MD5OfMessageAttributes)
+	if want == "" || len(m.MessageAttributes) == 0 {
+		return nil
+	}
+	if got := attributesMD5(m.MessageAttributes); got != want {
+		return fmt.Errorf("%w: the %d attributes received hash to %s, SQS sent %s", ErrAttributesChecksumMismatch, len(m.MessageAttributes), got, want)
+	}
+	return nil
+}
+
+// attributesMD5 is SQS's MD5 of message attributes: for each attribute in
+// name order, the length-prefixed name and data type, a transport byte (1
+// for strings and numbers, 2 for binary) and the length-prefixed value.
+func attributesMD5(attrs map[string]types.MessageAttributeValue) string {
+	h := md5.New()
+	put := func(b []byte) {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+		h.Write(b)
+	}
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		a := attrs[name]
+		put([]byte(name))
+		put([]byte(aws.ToString(a.DataType)))
+		if a.BinaryValue != nil {
+			h.Write([]byte{2})
+			put(a.BinaryValue)
+		} else {
+			h.Write([]byte{1})
+			put([]byte(aws.ToString(a.StringValue)))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
