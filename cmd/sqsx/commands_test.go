@@ -36,7 +36,8 @@ func TestNewCommandsUsage(t *testing.T) {
 		{name: "help publish", args: []string{"help", "publish"}, wantCode: 0, wantOut: []string{"Usage: sqsx publish", "--topic-arn ARN", "--subject SUBJECT", "--deletable-by-consumers", "--sse MODE"}},
 		{name: "help lifecycle", args: []string{"help", "lifecycle"}, wantCode: 0, wantOut: []string{"Usage: sqsx lifecycle", "--days N", "(default 14)", "--show"}},
 		{name: "help doctor", args: []string{"help", "doctor"}, wantCode: 0, wantOut: []string{"Usage: sqsx doctor", "OK, WARN or FAIL", "--topic-arn ARN", "4 when a check failed"}},
-		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, publish, lifecycle and doctor"}},
+		{name: "help consume", args: []string{"help", "consume"}, wantCode: 0, wantOut: []string{"Usage: sqsx consume", "-- COMMAND [ARG...]", "SQSX_MESSAGE_ID", "--max-messages N", "--shutdown-timeout DURATION"}},
+		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, consume, publish, lifecycle and doctor"}},
 
 		{name: "send delay too long", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--delay", "901"}, wantCode: 2, wantErr: []string{"--delay 901 is outside 0..900"}},
 		{name: "send delay on FIFO", args: []string{"send", "--queue-url", url + ".fifo", "--bucket", "b-1", "--group-id", "g", "--delay", "5"}, wantCode: 2, wantErr: []string{"not supported by FIFO queues"}},

@@ -148,6 +148,7 @@ func TestIntegration(t *testing.T) {
 	sqsx := buildCLI(t)
 	integrationCommands(t, c, sqsx)
 	integrationReliability(t, c, sqsx)
+	integrationConsume(t, c, sqsx)
 
 	t.Run("LargeBodyRoundTrip", func(t *testing.T) {
 		t.Parallel()

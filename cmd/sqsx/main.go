@@ -10,6 +10,7 @@
 //	sqsx receive   --queue-url URL | --queue NAME [--bucket BUCKET] [--out FILE | --out-dir DIR] [--delete] [flags]
 //	sqsx delete    --queue-url URL | --queue NAME [--bucket BUCKET] [--receipt-handle HANDLE] [flags]
 //	sqsx peek      --queue-url URL | --queue NAME [--max N] [--body --bucket BUCKET] [flags]
+//	sqsx consume   --queue-url URL | --queue NAME [--bucket BUCKET] [--concurrency N] [--max-messages N] [flags] -- COMMAND [ARG...]
 //	sqsx publish   --topic-arn ARN --bucket BUCKET [--file FILE] [flags]
 //	sqsx lifecycle --bucket BUCKET [--prefix PREFIX] [--days N | --show] [flags]
 //	sqsx doctor    --bucket BUCKET [--queue-url URL | --queue NAME] [--prefix PREFIX] [--topic-arn ARN] [flags]
@@ -26,6 +27,13 @@
 // whose body cannot be read or written is reported, with the command that
 // deletes it when it can never be read, and is left in the queue, while the
 // others are written (and deleted); the exit status is then 1.
+//
+// consume runs COMMAND once per message, with the body streamed to its
+// standard input and the message id, receive count and attributes in
+// SQSX_* environment variables; it deletes the message when the command
+// exits 0 and otherwise makes it visible again after a backoff. Ctrl-C
+// stops receiving and lets the running commands finish within
+// --shutdown-timeout; a second Ctrl-C kills them.
 //
 // delete deletes messages by receipt handle, and then their payloads. peek
 // shows the messages of a queue without consuming them. publish publishes to
@@ -103,6 +111,7 @@ Commands:
   receive   receive messages and write their bodies to files or standard output
   delete    delete messages by receipt handle, and their S3 payloads
   peek      show the messages in a queue without consuming them
+  consume   run a command for each message, with its body on standard input
   publish   publish one message to an SNS topic, read from a file or standard input
   lifecycle install (or --show) the S3 lifecycle rule that expires payloads
   doctor    check credentials, bucket, queue, lifecycle rule and encryption
@@ -144,6 +153,7 @@ var commands = []command{
 	{"receive", runReceive},
 	{"delete", runDelete},
 	{"peek", runPeek},
+	{"consume", runConsume},
 	{"publish", runPublish},
 	{"lifecycle", runLifecycle},
 	{"doctor", runDoctor},
