@@ -72,6 +72,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -86,11 +87,13 @@ import (
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sqsx/sqsx"
@@ -132,6 +135,20 @@ type result struct {
 	PeakRSSKiB  int64   `json:"peak_rss_kib"`
 	Handled     int     `json:"handled"` // handler calls, repeats included
 	Stalled     bool    `json:"stalled"`
+	// Calls counts the SDK operations until the last deletion, by service
+	// and operation ("S3 GetObject"); a retried operation counts once.
+	Calls map[string]int `json:"calls"`
+}
+
+// callsPerMsg returns the operations on service per message.
+func (r result) callsPerMsg(service string) float64 {
+	n := 0
+	for op, c := range r.Calls {
+		if strings.HasPrefix(op, service+" ") {
+			n += c
+		}
+	}
+	return float64(n) / float64(r.Messages)
 }
 
 func (r result) msgsPerSec() float64 { return float64(r.Messages) / r.HandledSecs }
@@ -166,7 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("consumerbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sizesFlag := fs.String("sizes", "1KiB,300KiB,10MiB", "comma-separated payload sizes")
-	nFlag := fs.String("n", "", "messages per side and size: one count, or one per size (default: 2000 up to 1 KiB, 300 up to 300 KiB, 30 above)")
+	nFlag := fs.String("n", "", "messages per side and size: one count, or one per size (default: 4000 up to 1 KiB, 600 up to 300 KiB, 60 above)")
 	delaysFlag := fs.String("delays", "0ms,20ms", "comma-separated handler delays")
 	runs := fs.Int("runs", 3, "how many times to run every side on every workload")
 	aa := fs.Bool("aa", true, "run the consumer side twice in every run (an A/A pair)")
@@ -252,8 +269,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					retries++
 					fmt.Fprintf(stderr, "run %d %-11s %s: stalled (no progress for %v); again on a fresh queue\n", r+1, name, wl, stallAfter)
 				}
-				fmt.Fprintf(stderr, "run %d %-11s %s: %.0f msgs/s, %.2f ms CPU/msg, peak RSS %.1f MiB, drain %.2fs, %d handler calls\n",
-					r+1, name, wl, res.msgsPerSec(), res.cpuMsPerMsg(), res.peakMiB(), res.DrainSecs, res.Handled)
+				fmt.Fprintf(stderr, "run %d %-11s %s: %.0f msgs/s, %.2f ms CPU/msg, peak RSS %.1f MiB, drain %.2fs, %d handler calls, calls %v\n",
+					r+1, name, wl, res.msgsPerSec(), res.cpuMsPerMsg(), res.peakMiB(), res.DrainSecs, res.Handled, res.Calls)
 				results[i][name] = append(results[i][name], res)
 			}
 		}
@@ -535,7 +552,8 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	sqsc, s3c, err := loadClients(ctx)
+	calls := &opCounter{n: map[string]int{}}
+	sqsc, s3c, err := loadClients(ctx, calls.count)
 	if err != nil {
 		return err
 	}
@@ -574,6 +592,7 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	r.PeakRSSKiB = benchutil.ProcStatusKiB("VmHWM:")
 	t.mu.Lock()
 	r.Handled = t.calls
+	r.Calls = calls.snapshot()
 	r.HandledSecs = t.lastHandled.Sub(t.start).Seconds()
 	t.mu.Unlock()
 	r.DrainSecs = end.Sub(t.start).Seconds()
@@ -811,6 +830,14 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+func medianOf(rs []result, f func(result) float64) float64 {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = f(r)
+	}
+	return median(xs)
+}
+
 // spread formats the median of f over rs and its min–max.
 func spread(rs []result, f func(result) float64, format string) string {
 	xs := make([]float64, len(rs))
@@ -839,14 +866,16 @@ func ratio(a, b []result) string {
 func printTables(w io.Writer, wls []workload, names []string, results []map[string][]result) {
 	fmt.Fprintln(w, "Median of the runs (min–max). msgs/s: messages over the time until the last handler returned; CPU: the child's user+system time until the last deletion, per message; drain: time until the last deletion.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| size | handler | side | msgs | msgs/s | CPU ms/msg | peak RSS MiB | drain s |")
-	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| size | handler | side | msgs | msgs/s | CPU ms/msg | peak RSS MiB | drain s | SQS calls/msg | S3 calls/msg |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	for i, wl := range wls {
 		for _, name := range names {
 			rs := results[i][name]
-			fmt.Fprintf(w, "| %s | %v | %s | %d | %s | %s | %s | %s |\n", fmtSize(wl.size), wl.delay, name, wl.n,
+			fmt.Fprintf(w, "| %s | %v | %s | %d | %s | %s | %s | %s | %.2f | %.2f |\n", fmtSize(wl.size), wl.delay, name, wl.n,
 				spread(rs, result.msgsPerSec, "%.0f"), spread(rs, result.cpuMsPerMsg, "%.2f"),
-				spread(rs, result.peakMiB, "%.0f"), spread(rs, func(r result) float64 { return r.DrainSecs }, "%.2f"))
+				spread(rs, result.peakMiB, "%.1f"), spread(rs, func(r result) float64 { return r.DrainSecs }, "%.2f"),
+				medianOf(rs, func(r result) float64 { return r.callsPerMsg("SQS") }),
+				medianOf(rs, func(r result) float64 { return r.callsPerMsg("S3") }))
 		}
 	}
 	fmt.Fprintln(w)
@@ -875,12 +904,39 @@ func printTables(w io.Writer, wls []workload, names []string, results []map[stri
 
 // ---- helpers ----
 
-func loadClients(ctx context.Context) (*sqs.Client, *s3.Client, error) {
+// loadClients returns clients for the servers the environment names, with
+// apiOptions added to both.
+func loadClients(ctx context.Context, apiOptions ...func(*middleware.Stack) error) (*sqs.Client, *s3.Client, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.APIOptions = append(cfg.APIOptions, apiOptions...)
 	return sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), nil
+}
+
+// opCounter counts the SDK operations of the clients it is added to.
+type opCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// count adds the counting middleware to a stack (an APIOptions function).
+func (c *opCounter) count(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("consumerbench.count",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			op := awsmiddleware.GetServiceID(ctx) + " " + awsmiddleware.GetOperationName(ctx)
+			c.mu.Lock()
+			c.n[op]++
+			c.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+func (c *opCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }
 
 func parseCounts(s string, sizes []int64) ([]int, error) {
@@ -889,11 +945,11 @@ func parseCounts(s string, sizes []int64) ([]int, error) {
 		for i, size := range sizes {
 			switch {
 			case size <= 1<<10:
-				out[i] = 2000
+				out[i] = 4000
 			case size <= 300<<10:
-				out[i] = 300
+				out[i] = 600
 			default:
-				out[i] = 30
+				out[i] = 60
 			}
 		}
 		return out, nil
