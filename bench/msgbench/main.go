@@ -13,15 +13,23 @@
 //
 // The sides:
 //
-//   - raw: what a program without an extended client writes with the SDK: a
-//     body over the threshold (256 KiB) is stored with PutObject (Body:
-//     strings.NewReader) and sent as a Java-compatible pointer with an
-//     ExtendedPayloadSize attribute; ReceiveMessage, then for each pointer one
-//     GetObject read with io.ReadAll and converted with string(bytes), one
-//     message after the other; DeleteMessage and DeleteObject per message.
-//   - sqsx: an sqsx.Client with default Options (threshold 256 KiB):
+//   - raw: what a careful engineer writes with the SDK alone: a body over
+//     the threshold (256 KiB) is stored with PutObject, its Body an
+//     io.SectionReader over the string (so that the SDK's checksum streams
+//     it instead of copying it), and sent as a Java-compatible pointer with
+//     an ExtendedPayloadSize attribute; ReceiveMessage, then the payloads of
+//     the received pointers fetched in parallel (errgroup, limit 10), each
+//     GetObject read into a buffer sized from Content-Length and handed over
+//     as a string without a copy; a group of messages deleted with one
+//     DeleteMessageBatch and its payloads with one DeleteObjects, a single
+//     message with DeleteMessage and DeleteObject.
+//   - sqsx: an sqsx.Client with default Options (threshold 256 KiB) except
+//     MaxPayloadSize, which is lifted so that 100 MiB bodies are read:
 //     SendMessage, ReceiveMessage, and DeleteMessageBatch for a batch or
 //     DeleteMessage for a single message.
+//
+// With -aa (the default) the sqsx side runs a second time in every run, as
+// side sqsx-aa: the ratio of that A/A pair shows the noise of the machine.
 //
 // More sides can be added from another file of this package (see register);
 // the doc at docs/benchmarks.md says how a peer library was measured that way.
@@ -80,11 +88,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/benchutil"
+	"github.com/sqsx/sqsx/payload"
+	"golang.org/x/sync/errgroup"
 )
 
 // threshold is the size above which every side offloads a body: the
@@ -172,10 +183,14 @@ func main() {
 	runs := flag.Int("runs", 3, "how many times to run every side for every size")
 	batchMax := flag.String("batch-max", "300KiB", "largest size sent in groups of 10 (received and batch-deleted together); larger sizes go one at a time")
 	sideFlag := flag.String("side", "", "comma-separated sides to run (default: all registered)")
+	aa := flag.Bool("aa", true, "also run the sqsx side a second time in every run, as side sqsx-aa (an A/A pair, to show the noise)")
 	cpuprofile := flag.String("cpuprofile", "", "child only: write a CPU profile of the timed loop to this file")
 	child := flag.Bool("child", false, "internal: run one side for one size and print a JSON result")
 	bucket := flag.String("bucket", "", "internal: the bucket to use")
 	flag.Parse()
+	if *aa {
+		register("sqsx-aa", newSqsxSide)
+	}
 
 	ctx := context.Background()
 	sizes, err := parseSizes(*sizesFlag)
@@ -359,7 +374,7 @@ func printTables(names []string, sizes []int64, results []map[string][]result) {
 		}
 	}
 	fmt.Println()
-	fmt.Println("Ratios to raw (below 1 is less time, fewer bytes, less memory than raw): median of the runs, each run in parentheses.")
+	fmt.Println("Ratios to raw (below 1 is less time, fewer bytes, less memory than raw), and of the A/A pair: median of the runs, each run in parentheses.")
 	fmt.Println()
 	fmt.Println("| size | side | time | send | receive | delete | alloc | peak RSS |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -373,7 +388,12 @@ func printTables(names []string, sizes []int64, results []map[string][]result) {
 				continue
 			}
 			rs := results[i][name]
-			fmt.Printf("| %s | %s/raw | %s | %s | %s | %s | %s | %s |\n", fmtSize(size), name,
+			base := "raw"
+			if a, ok := strings.CutSuffix(name, "-aa"); ok && results[i][a] != nil {
+				// The A/A pair: the same side twice in one run.
+				raw, base = results[i][a], a
+			}
+			fmt.Printf("| %s | %s/%s | %s | %s | %s | %s | %s | %s |\n", fmtSize(size), name, base,
 				ratios(rs, raw, result.nsPerMsg), ratios(rs, raw, result.sendPerMsg),
 				ratios(rs, raw, result.recvPerMsg), ratios(rs, raw, result.delPerMsg),
 				ratios(rs, raw, result.allocPerMsg),
@@ -560,7 +580,12 @@ type sqsxSide struct {
 }
 
 func newSqsxSide(_ context.Context, e env) (side, error) {
-	c, err := sqsx.New(e.sqs, e.s3, func(o *sqsx.Options) { o.Bucket = e.bucket })
+	c, err := sqsx.New(e.sqs, e.s3, func(o *sqsx.Options) {
+		o.Bucket = e.bucket
+		// The string API reads at most 64 MiB by default; the 100 MiB
+		// bodies measured here are allowed, as the raw side allows them.
+		o.MaxPayloadSize = -1
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -621,21 +646,22 @@ func deleteWith(ctx context.Context, queue string, msgs []message,
 // rawSide is the round trip written by hand with the SDK.
 type rawSide struct{ env }
 
-// pointerClass is the class the Java-compatible pointer names.
-const pointerClass = "software.amazon.payloadoffloading.PayloadS3Pointer"
-
 func (s *rawSide) send(ctx context.Context, body string) error {
 	in := &sqs.SendMessageInput{QueueUrl: &s.queue, MessageBody: &body}
 	if len(body) > threshold {
 		key := uuid.NewString()
-		if _, err := s.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: strings.NewReader(body)}); err != nil {
+		// An io.SectionReader has no WriteTo: the SDK's checksum reads it
+		// in chunks instead of copying the whole body (strings.Reader's
+		// WriteTo would).
+		r := io.NewSectionReader(strings.NewReader(body), 0, int64(len(body)))
+		if _, err := s.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: r}); err != nil {
 			return err
 		}
-		ptr, err := json.Marshal([]any{pointerClass, map[string]string{"s3BucketName": s.bucket, "s3Key": key}})
+		ptr, err := payload.EncodePointer(payload.Pointer{Bucket: s.bucket, Key: key})
 		if err != nil {
 			return err
 		}
-		in.MessageBody = aws.String(string(ptr))
+		in.MessageBody = &ptr
 		in.MessageAttributes = map[string]sqstypes.MessageAttributeValue{
 			sqsx.AttributeName: {DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(len(body)))},
 		}
@@ -653,44 +679,51 @@ func (s *rawSide) receive(ctx context.Context, max int32) ([]message, error) {
 		return nil, err
 	}
 	msgs := messages(out.Messages)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(10)
 	for i, m := range out.Messages {
 		if _, ok := m.MessageAttributes[sqsx.AttributeName]; !ok {
 			continue
 		}
-		var ptr [2]json.RawMessage
-		var loc struct {
-			Bucket string `json:"s3BucketName"`
-			Key    string `json:"s3Key"`
-		}
-		if err := json.Unmarshal([]byte(msgs[i].body), &ptr); err != nil {
-			return nil, fmt.Errorf("pointer: %w", err)
-		}
-		if err := json.Unmarshal(ptr[1], &loc); err != nil {
-			return nil, fmt.Errorf("pointer: %w", err)
-		}
-		obj, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &loc.Bucket, Key: &loc.Key})
-		if err != nil {
-			return nil, err
-		}
-		b, err := io.ReadAll(obj.Body)
-		obj.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		msgs[i].body = string(b)
-		// Keep where the payload is, for the delete: bucket and key ride
-		// along in the handle, as the extended clients do.
-		msgs[i].handle = loc.Bucket + "\x00" + loc.Key + "\x00" + msgs[i].handle
+		g.Go(func() error {
+			p, err := payload.DecodePointer(msgs[i].body)
+			if err != nil {
+				return err
+			}
+			obj, err := s.s3.GetObject(gctx, &s3.GetObjectInput{Bucket: &p.Bucket, Key: &p.Key})
+			if err != nil {
+				return err
+			}
+			defer obj.Body.Close()
+			b := make([]byte, aws.ToInt64(obj.ContentLength))
+			if _, err := io.ReadFull(obj.Body, b); err != nil {
+				return err
+			}
+			msgs[i].body = unsafe.String(unsafe.SliceData(b), len(b))
+			// Keep where the payload is, for the delete: bucket and key ride
+			// along in the handle, as the extended clients do.
+			msgs[i].handle = p.Bucket + "\x00" + p.Key + "\x00" + msgs[i].handle
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return msgs, nil
 }
 
+// splitHandle returns the payload's bucket and key (empty if none) and the
+// receipt handle SQS issued.
+func splitHandle(h string) (bucket, key, handle string) {
+	if parts := strings.SplitN(h, "\x00", 3); len(parts) == 3 {
+		return parts[0], parts[1], parts[2]
+	}
+	return "", "", h
+}
+
 func (s *rawSide) delete(ctx context.Context, msgs []message) error {
-	for _, m := range msgs {
-		handle, bucket, key := m.handle, "", ""
-		if parts := strings.SplitN(m.handle, "\x00", 3); len(parts) == 3 {
-			bucket, key, handle = parts[0], parts[1], parts[2]
-		}
+	if len(msgs) == 1 {
+		bucket, key, handle := splitHandle(msgs[0].handle)
 		if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &s.queue, ReceiptHandle: &handle}); err != nil {
 			return err
 		}
@@ -698,6 +731,34 @@ func (s *rawSide) delete(ctx context.Context, msgs []message) error {
 			if _, err := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil {
 				return err
 			}
+		}
+		return nil
+	}
+	in := &sqs.DeleteMessageBatchInput{QueueUrl: &s.queue}
+	objects := map[string][]s3types.ObjectIdentifier{}
+	for i, m := range msgs {
+		bucket, key, handle := splitHandle(m.handle)
+		in.Entries = append(in.Entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(handle)})
+		if key != "" {
+			objects[bucket] = append(objects[bucket], s3types.ObjectIdentifier{Key: aws.String(key)})
+		}
+	}
+	out, err := s.sqs.DeleteMessageBatch(ctx, in)
+	if err != nil {
+		return err
+	}
+	if len(out.Failed) > 0 {
+		// A careful program would delete only the payloads of the deleted
+		// messages; here every entry must succeed.
+		return fmt.Errorf("%d batch delete entries failed (first: %s)", len(out.Failed), aws.ToString(out.Failed[0].Message))
+	}
+	for bucket, objs := range objects {
+		dout, err := s.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &s3types.Delete{Objects: objs, Quiet: aws.Bool(true)}})
+		if err != nil {
+			return err
+		}
+		if len(dout.Errors) > 0 {
+			return fmt.Errorf("DeleteObjects: %d keys failed (first: %s)", len(dout.Errors), aws.ToString(dout.Errors[0].Message))
 		}
 	}
 	return nil
