@@ -37,9 +37,8 @@ func TestSendSurvivesSDKPanic(t *testing.T) {
 	}
 	p := payload.Pointer{Bucket: "bucket", Key: "k"}
 	call := func(context.Context, string, ...func(*options)) (string, error) {
-		var m map[string]string
-		m["entry without an id"] = "x" // a nil map write: the kind of panic a nil dereference is
-		return "", nil
+		panic("runtime error: invalid memory address or nil pointer dereference") // as the SDK's, on an entry without an Id
+
 	}
 	var tr outcome.Tracker
 	_, err = Send(context.Background(), store, "SendMessageBatch", call, "in", nil, install, &tr, p)
