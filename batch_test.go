@@ -16,8 +16,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // sendEntry returns a batch entry with the given id and body.
@@ -28,7 +28,7 @@ func sendEntry(id, body string) types.SendMessageBatchRequestEntry {
 // sentBatch returns the input of the only SendMessageBatch call.
 func (e *testEnv) sentBatch(t *testing.T) *sqs.SendMessageBatchInput {
 	t.Helper()
-	ins := fake.Params[*sqs.SendMessageBatchInput](e.log)
+	ins := sqsxtest.Params[*sqs.SendMessageBatchInput](e.log)
 	if len(ins) != 1 {
 		t.Fatalf("expect 1 SendMessageBatch call, got %v", len(ins))
 	}

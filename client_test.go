@@ -14,15 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // The fakes satisfy the interfaces the client takes.
 var (
-	_ SQSAPI        = (*fake.SQS)(nil)
-	_ S3API         = (*fake.S3)(nil)
-	_ payload.S3API = (*fake.S3)(nil)
+	_ SQSAPI        = (*sqsxtest.SQS)(nil)
+	_ S3API         = (*sqsxtest.S3)(nil)
+	_ payload.S3API = (*sqsxtest.S3)(nil)
 )
 
 const (
@@ -33,16 +33,16 @@ const (
 
 // testEnv is a Client wired to fakes that share one log.
 type testEnv struct {
-	sqs    *fake.SQS
-	s3     *fake.S3
-	log    *fake.Log
+	sqs    *sqsxtest.SQS
+	s3     *sqsxtest.S3
+	log    *sqsxtest.Log
 	client *Client
 }
 
 // newTestEnv returns a Client with Bucket testBucket and then optFns applied.
 func newTestEnv(t *testing.T, optFns ...func(*Options)) *testEnv {
 	t.Helper()
-	sqsFake, s3Fake := fake.New()
+	sqsFake, s3Fake := sqsxtest.New()
 	fns := append([]func(*Options){func(o *Options) { o.Bucket = testBucket }}, optFns...)
 	c, err := New(sqsFake, s3Fake, fns...)
 	if err != nil {
@@ -181,7 +181,7 @@ func TestNewInvalidOptions(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			sqsFake, s3Fake := fake.New()
+			sqsFake, s3Fake := sqsxtest.New()
 			c, err := New(sqsFake, s3Fake, func(o *Options) { o.Bucket = testBucket }, tc.opt)
 			if err == nil {
 				t.Fatalf("expect an error, got nil")
@@ -197,7 +197,7 @@ func TestNewInvalidOptions(t *testing.T) {
 }
 
 func TestNewNamesEveryInvalidOption(t *testing.T) {
-	sqsFake, s3Fake := fake.New()
+	sqsFake, s3Fake := sqsxtest.New()
 	_, err := New(sqsFake, s3Fake, func(o *Options) {
 		o.Threshold = -5
 		o.AttributeName = "Size"
@@ -218,7 +218,7 @@ func TestNewNamesEveryInvalidOption(t *testing.T) {
 }
 
 func TestNewNilClients(t *testing.T) {
-	sqsFake, s3Fake := fake.New()
+	sqsFake, s3Fake := sqsxtest.New()
 	cases := map[string]struct {
 		sqs  SQSAPI
 		s3   S3API
@@ -280,7 +280,7 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestNewWithoutBucketIsValid(t *testing.T) {
-	sqsFake, s3Fake := fake.New()
+	sqsFake, s3Fake := sqsxtest.New()
 	if _, err := New(sqsFake, s3Fake); err != nil {
 		t.Fatalf("expect no error (Bucket is only needed to offload), got %v", err)
 	}

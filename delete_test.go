@@ -14,8 +14,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // received is a message received through the client, with what the fake
@@ -79,14 +79,14 @@ func TestDeleteMessageDeletesMessageThenPayload(t *testing.T) {
 		t.Fatalf("expect output and no error, got %v, %v", out, err)
 	}
 	e.expectCalls(t, "DeleteMessage", "DeleteObject")
-	sent := fake.Params[*sqs.DeleteMessageInput](e.log)[0]
+	sent := sqsxtest.Params[*sqs.DeleteMessageInput](e.log)[0]
 	if got := aws.ToString(sent.ReceiptHandle); got != r.original {
 		t.Errorf("expect the original handle %v sent, got %v", r.original, got)
 	}
 	if o := e.log.Records()[0].Options.(sqs.Options); o.Region != "sqs-region" {
 		t.Errorf("expect the optFn passed through, got region %q", o.Region)
 	}
-	del := fake.Params[*s3.DeleteObjectInput](e.log)[0]
+	del := sqsxtest.Params[*s3.DeleteObjectInput](e.log)[0]
 	if aws.ToString(del.Bucket) != r.pointer.Bucket || aws.ToString(del.Key) != r.pointer.Key {
 		t.Errorf("expect %v deleted, got %v/%v", r.pointer, aws.ToString(del.Bucket), aws.ToString(del.Key))
 	}
@@ -120,7 +120,7 @@ func TestDeleteMessageKeepPayloadsOnDelete(t *testing.T) {
 		t.Fatalf("expect no error, got %v", err)
 	}
 	e.expectCalls(t, "DeleteMessage")
-	if got := aws.ToString(fake.Params[*sqs.DeleteMessageInput](e.log)[0].ReceiptHandle); got != r.original {
+	if got := aws.ToString(sqsxtest.Params[*sqs.DeleteMessageInput](e.log)[0].ReceiptHandle); got != r.original {
 		t.Errorf("expect the original handle sent, got %v", got)
 	}
 	if !e.hasObject(r.pointer) || e.sqs.Len(testQueueURL) != 0 {
@@ -139,7 +139,7 @@ func TestDeleteMessagePlainHandle(t *testing.T) {
 		t.Fatalf("expect no error, got %v", err)
 	}
 	e.expectCalls(t, "DeleteMessage")
-	if sent := fake.Params[*sqs.DeleteMessageInput](e.log)[0]; sent != in {
+	if sent := sqsxtest.Params[*sqs.DeleteMessageInput](e.log)[0]; sent != in {
 		t.Errorf("expect the caller's params passed through")
 	}
 }
@@ -204,7 +204,7 @@ func TestDeleteMessageBucketNotAllowed(t *testing.T) {
 			t.Fatalf("expect no error (the payload is not touched), got %v", err)
 		}
 		e.expectCalls(t, "DeleteMessage")
-		if got := aws.ToString(fake.Params[*sqs.DeleteMessageInput](e.log)[0].ReceiptHandle); got != "orig" {
+		if got := aws.ToString(sqsxtest.Params[*sqs.DeleteMessageInput](e.log)[0].ReceiptHandle); got != "orig" {
 			t.Errorf("expect the original handle sent, got %v", got)
 		}
 	})
@@ -263,7 +263,7 @@ func TestDeleteMessageBatch(t *testing.T) {
 		t.Errorf("expect 3 deleted, got %+v", out)
 	}
 	e.expectCalls(t, "DeleteMessageBatch", "DeleteObjects")
-	sent := fake.Params[*sqs.DeleteMessageBatchInput](e.log)[0]
+	sent := sqsxtest.Params[*sqs.DeleteMessageBatchInput](e.log)[0]
 	for i, en := range sent.Entries {
 		if got := aws.ToString(en.ReceiptHandle); got != rs[i].original {
 			t.Errorf("entry %v: expect the original handle, got %v", i, got)
@@ -272,7 +272,7 @@ func TestDeleteMessageBatch(t *testing.T) {
 	if o := e.log.Records()[0].Options.(sqs.Options); o.Region != "sqs-region" {
 		t.Errorf("expect the optFn passed through, got region %q", o.Region)
 	}
-	dos := fake.Params[*s3.DeleteObjectsInput](e.log)[0]
+	dos := sqsxtest.Params[*s3.DeleteObjectsInput](e.log)[0]
 	var keys []string
 	for _, o := range dos.Delete.Objects {
 		keys = append(keys, aws.ToString(o.Key))
@@ -306,7 +306,7 @@ func TestDeleteMessageBatchGroupsByBucket(t *testing.T) {
 	}
 	e.expectCalls(t, "DeleteMessageBatch", "DeleteObjects", "DeleteObjects")
 	got := map[string]int{}
-	for _, d := range fake.Params[*s3.DeleteObjectsInput](e.log) {
+	for _, d := range sqsxtest.Params[*s3.DeleteObjectsInput](e.log) {
 		got[aws.ToString(d.Bucket)] += len(d.Delete.Objects)
 	}
 	if diff := cmp.Diff(map[string]int{"bucket-a": 2, "bucket-b": 2}, got); diff != "" {
@@ -349,7 +349,7 @@ func TestDeleteMessageBatchFailedEntriesKeepPayloads(t *testing.T) {
 		t.Errorf("expect 3 failed entries, got %v", len(out.Failed))
 	}
 	e.expectCalls(t, "DeleteMessageBatch", "DeleteObjects")
-	if got := len(fake.Params[*sqs.DeleteMessageBatchInput](e.log)[0].Entries); got != 2 {
+	if got := len(sqsxtest.Params[*sqs.DeleteMessageBatchInput](e.log)[0].Entries); got != 2 {
 		t.Errorf("expect only the 2 valid entries sent, got %v", got)
 	}
 	if e.hasObject(rs[0].pointer) {
@@ -438,7 +438,7 @@ func TestDeleteMessageBatchMalformedRequestPassedThrough(t *testing.T) {
 				t.Errorf("expect SQS's error, got nil")
 			}
 			e.expectCalls(t, "DeleteMessageBatch")
-			if sent := fake.Params[*sqs.DeleteMessageBatchInput](e.log)[0]; sent != in {
+			if sent := sqsxtest.Params[*sqs.DeleteMessageBatchInput](e.log)[0]; sent != in {
 				t.Errorf("expect the params passed through")
 			}
 		})
@@ -509,7 +509,7 @@ func TestChangeMessageVisibilityBatch(t *testing.T) {
 		t.Errorf("expect bad failed with %v, got %+v", CodeInvalidReceiptHandle, f)
 	}
 	e.expectCalls(t, "ChangeMessageVisibilityBatch")
-	sent := fake.Params[*sqs.ChangeMessageVisibilityBatchInput](e.log)[0]
+	sent := sqsxtest.Params[*sqs.ChangeMessageVisibilityBatchInput](e.log)[0]
 	var handles []string
 	for _, en := range sent.Entries {
 		handles = append(handles, aws.ToString(en.ReceiptHandle))

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // This example sends a 300 KiB message, which is too large for SQS and so
@@ -24,7 +24,7 @@ import (
 // payload. It runs against in-memory fakes of SQS and S3.
 func Example() {
 	ctx := context.Background()
-	sqsClient, s3Client := fake.New() // sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg) in production
+	sqsClient, s3Client := sqsxtest.New() // sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg) in production
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = "my-payload-bucket"
 	})
@@ -78,7 +78,7 @@ func Example() {
 // for a whole request.
 func ExampleClient_SendMessageBatch() {
 	ctx := context.Background()
-	sqsClient, s3Client := fake.New()
+	sqsClient, s3Client := sqsxtest.New()
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = "my-payload-bucket"
 	})
@@ -112,7 +112,7 @@ func ExampleClient_SendMessageBatch() {
 // the other messages are resolved as usual.
 func ExampleClient_ReceiveMessage() {
 	ctx := context.Background()
-	sqsClient, s3Client := fake.New()
+	sqsClient, s3Client := sqsxtest.New()
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = "my-payload-bucket"
 		o.Unresolved = sqsx.UnresolvedReturn
@@ -163,7 +163,7 @@ func ExampleClient_ReceiveMessage() {
 // A message may not set the reserved size attribute itself. The error names
 // the offending field.
 func ExampleInputError() {
-	sqsClient, s3Client := fake.New()
+	sqsClient, s3Client := sqsxtest.New()
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) { o.Bucket = "my-payload-bucket" })
 	if err != nil {
 		log.Fatal(err)

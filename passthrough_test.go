@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/sqsx/sqsx/internal/fake"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // wrappedOps are the operations Client implements itself; every other
@@ -97,7 +97,7 @@ func (noHTTP) Do(*http.Request) (*http.Response, error) {
 // the SDK client with the very params and the optFns given.
 func TestPassThroughForwardsToSDKClient(t *testing.T) {
 	sdk := sqs.New(sqs.Options{Region: "us-east-1", HTTPClient: noHTTP{}})
-	c, err := New(sdk, fake.NewS3(nil))
+	c, err := New(sdk, sqsxtest.NewS3(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestPassThroughForwardsToSDKClient(t *testing.T) {
 // queueMaker is an SQS client with CreateQueue and PurgeQueue, on top of
 // the plain fake.
 type queueMaker struct {
-	*fake.SQS
+	*sqsxtest.SQS
 	calls []any
 	fns   int
 }
@@ -156,8 +156,8 @@ func (q *queueMaker) PurgeQueue(ctx context.Context, params *sqs.PurgeQueueInput
 }
 
 func TestPassThroughForwardsToFake(t *testing.T) {
-	qm := &queueMaker{SQS: fake.NewSQS(nil)}
-	c, err := New(qm, fake.NewS3(nil))
+	qm := &queueMaker{SQS: sqsxtest.NewSQS(nil)}
+	c, err := New(qm, sqsxtest.NewS3(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

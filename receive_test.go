@@ -15,8 +15,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // enqueueOffloaded stores body at bucket/key and puts a message pointing to
@@ -85,7 +85,7 @@ func TestReceiveMessageAttributeNames(t *testing.T) {
 			if _, err := e.client.ReceiveMessage(context.Background(), in); err != nil {
 				t.Fatalf("expect no error, got %v", err)
 			}
-			sent := fake.Params[*sqs.ReceiveMessageInput](e.log)[0]
+			sent := sqsxtest.Params[*sqs.ReceiveMessageInput](e.log)[0]
 			if diff := cmp.Diff(tc.want, sent.MessageAttributeNames); diff != "" {
 				t.Errorf("MessageAttributeNames sent mismatch (-want +got):\n%s", diff)
 			}
@@ -394,7 +394,7 @@ func TestReceiveMessagePayloadNotFoundDelete(t *testing.T) {
 			if aws.ToString(out.Messages[0].Body) != "resolved" {
 				t.Errorf("expect the good message resolved, got %q", aws.ToString(out.Messages[0].Body))
 			}
-			dels := fake.Params[*sqs.DeleteMessageBatchInput](e.log)
+			dels := sqsxtest.Params[*sqs.DeleteMessageBatchInput](e.log)
 			if len(dels) != 1 || len(dels[0].Entries) != 1 {
 				t.Fatalf("expect 1 DeleteMessageBatch call of 1 entry, got %+v", dels)
 			}
@@ -604,7 +604,7 @@ func TestReceiveMessageNilParams(t *testing.T) {
 	if !errors.As(err, &qne) {
 		t.Errorf("expect SQS's error for a missing queue URL, got %v", err)
 	}
-	sent := fake.Params[*sqs.ReceiveMessageInput](e.log)
+	sent := sqsxtest.Params[*sqs.ReceiveMessageInput](e.log)
 	if len(sent) != 1 || len(sent[0].MessageAttributeNames) != 2 {
 		t.Errorf("expect a request naming both reserved attributes, got %+v", sent)
 	}

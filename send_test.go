@@ -18,14 +18,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // sentMessage returns the input of the only SendMessage call.
 func (e *testEnv) sentMessage(t *testing.T) *sqs.SendMessageInput {
 	t.Helper()
-	ins := fake.Params[*sqs.SendMessageInput](e.log)
+	ins := sqsxtest.Params[*sqs.SendMessageInput](e.log)
 	if len(ins) != 1 {
 		t.Fatalf("expect 1 SendMessage call, got %v", len(ins))
 	}
@@ -34,7 +34,7 @@ func (e *testEnv) sentMessage(t *testing.T) *sqs.SendMessageInput {
 
 // uploaded returns the inputs of the PutObject calls.
 func (e *testEnv) uploaded() []*s3.PutObjectInput {
-	return fake.Params[*s3.PutObjectInput](e.log)
+	return sqsxtest.Params[*s3.PutObjectInput](e.log)
 }
 
 func TestSendMessageThreshold(t *testing.T) {
@@ -365,7 +365,7 @@ func TestSendMessageSQSFailureDeletesPayload(t *testing.T) {
 	}
 	e.expectCalls(t, "PutObject", "SendMessage", "DeleteObject")
 	e.expectObjects(t, 0)
-	del := fake.Params[*s3.DeleteObjectInput](e.log)[0]
+	del := sqsxtest.Params[*s3.DeleteObjectInput](e.log)[0]
 	put := e.uploaded()[0]
 	if aws.ToString(del.Key) != aws.ToString(put.Key) || aws.ToString(del.Bucket) != aws.ToString(put.Bucket) {
 		t.Errorf("expect the uploaded object deleted, got %v/%v", aws.ToString(del.Bucket), aws.ToString(del.Key))
@@ -485,7 +485,7 @@ func TestSendMessageThresholdFromQueueReadOnce(t *testing.T) {
 		}
 	}
 	perQueue := map[string]int{}
-	for _, in := range fake.Params[*sqs.GetQueueAttributesInput](e.log) {
+	for _, in := range sqsxtest.Params[*sqs.GetQueueAttributesInput](e.log) {
 		perQueue[aws.ToString(in.QueueUrl)]++
 		if !cmp.Equal(in.AttributeNames, []types.QueueAttributeName{"MaximumMessageSize", "ContentBasedDeduplication"}) {
 			t.Errorf("expect MaximumMessageSize and ContentBasedDeduplication asked for, got %v", in.AttributeNames)

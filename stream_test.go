@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 func TestSendMessageStreamInlineWhenItFits(t *testing.T) {
@@ -29,7 +29,7 @@ func TestSendMessageStreamInlineWhenItFits(t *testing.T) {
 		t.Fatalf("expect no error, got %v", err)
 	}
 	e.expectCalls(t, "SendMessage")
-	if got := aws.ToString(fake.Params[*sqs.SendMessageInput](e.log)[0].MessageBody); got != body {
+	if got := aws.ToString(sqsxtest.Params[*sqs.SendMessageInput](e.log)[0].MessageBody); got != body {
 		t.Fatalf("expect the body sent inline, got %d bytes", len(got))
 	}
 }
@@ -45,7 +45,7 @@ func TestSendMessageStreamOffloads(t *testing.T) {
 	}
 	expectUnchanged(t, before, in)
 	e.expectCalls(t, "PutObject", "SendMessage")
-	sent := fake.Params[*sqs.SendMessageInput](e.log)[0]
+	sent := sqsxtest.Params[*sqs.SendMessageInput](e.log)[0]
 	p, err := payload.DecodePointer(aws.ToString(sent.MessageBody))
 	if err != nil {
 		t.Fatalf("expect a pointer body, got %v", err)
@@ -156,7 +156,7 @@ func TestSendMessageStreamContentDedup(t *testing.T) {
 		t.Fatalf("expect no error, got %v", err)
 	}
 	sum := sha256.Sum256([]byte(body))
-	if got := aws.ToString(fake.Params[*sqs.SendMessageInput](e.log)[0].MessageDeduplicationId); got != hex.EncodeToString(sum[:]) {
+	if got := aws.ToString(sqsxtest.Params[*sqs.SendMessageInput](e.log)[0].MessageDeduplicationId); got != hex.EncodeToString(sum[:]) {
 		t.Fatalf("expect the body's SHA-256 as dedup id, got %q", got)
 	}
 }
@@ -179,7 +179,7 @@ func TestReceiveMessageUnresolvedAndOpenPayload(t *testing.T) {
 	if got := e.log.Count("GetObject"); got != 3 {
 		t.Fatalf("expect one ranged GetObject per offloaded message, got %d", got)
 	}
-	for _, in := range fake.Params[*s3.GetObjectInput](e.log) {
+	for _, in := range sqsxtest.Params[*s3.GetObjectInput](e.log) {
 		if aws.ToString(in.Range) != "bytes=0-0" {
 			t.Fatalf("expect only one-byte reads, got range %q", aws.ToString(in.Range))
 		}

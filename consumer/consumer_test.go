@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 const (
@@ -28,7 +28,7 @@ const (
 
 // pollingSQS is the SQS fake with a short wait on an empty receive, so that
 // receivers do not spin.
-type pollingSQS struct{ *fake.SQS }
+type pollingSQS struct{ *sqsxtest.SQS }
 
 func (p pollingSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	out, err := p.SQS.ReceiveMessage(ctx, in, optFns...)
@@ -45,8 +45,8 @@ func (p pollingSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageIn
 // events.
 type env struct {
 	t      *testing.T
-	sqs    *fake.SQS
-	s3     *fake.S3
+	sqs    *sqsxtest.SQS
+	s3     *sqsxtest.S3
 	client *sqsx.Client
 
 	mu     sync.Mutex
@@ -56,7 +56,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	f, s := fake.New()
+	f, s := sqsxtest.New()
 	c, err := sqsx.New(pollingSQS{f}, s, func(o *sqsx.Options) { o.Bucket = "bucket" })
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func TestFailureSetsBackoff(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	calls := fake.Params[*sqs.ChangeMessageVisibilityBatchInput](e.sqs.Log)
+	calls := sqsxtest.Params[*sqs.ChangeMessageVisibilityBatchInput](e.sqs.Log)
 	if len(calls) != 1 || calls[0].Entries[0].VisibilityTimeout != 7 {
 		t.Fatalf("expect one ChangeMessageVisibilityBatch to 7 s, got %+v", calls)
 	}
@@ -438,7 +438,7 @@ func TestFIFOGroupOrderAndFailureRule(t *testing.T) {
 		t.Errorf("expect group a [a1 a2] (a3 not handled) and b [b1 b2 b3], got %v and %v", a, b)
 	}
 	var vis []int32
-	for _, in := range fake.Params[*sqs.ChangeMessageVisibilityBatchInput](e.sqs.Log) {
+	for _, in := range sqsxtest.Params[*sqs.ChangeMessageVisibilityBatchInput](e.sqs.Log) {
 		for _, en := range in.Entries {
 			vis = append(vis, en.VisibilityTimeout)
 		}

@@ -135,7 +135,7 @@ func (f *fakeS3) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ..
 
 // The multipart operations keep parts in memory and assemble them in
 // CompleteMultipartUpload; they check only what the store's own tests need
-// (internal/fake has the full S3 semantics).
+// (sqsxtest.S3 has the full S3 semantics).
 
 func (f *fakeS3) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
 	f.record("CreateMultipartUpload", aws.ToString(in.Bucket), []string{aws.ToString(in.Key)}, in, optFns)

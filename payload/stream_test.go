@@ -25,18 +25,18 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
-	"github.com/sqsx/sqsx/internal/fake"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // testPartSize is the part size of the streaming tests: small, so that
 // multipart uploads take little data.
 const testPartSize = 64
 
-// newStreamStore returns a Store over a fresh fake.S3 with parts of
+// newStreamStore returns a Store over a fresh sqsxtest.S3 with parts of
 // testPartSize bytes (which S3 would refuse, and the fake is told to accept).
-func newStreamStore(t *testing.T, opts StoreOptions) (*Store, *fake.S3) {
+func newStreamStore(t *testing.T, opts StoreOptions) (*Store, *sqsxtest.S3) {
 	t.Helper()
-	f := fake.NewS3(nil)
+	f := sqsxtest.NewS3(nil)
 	f.MinPartSize = 1
 	if opts.Bucket == "" {
 		opts.Bucket = testBucket
@@ -60,7 +60,7 @@ func randomBytes(n int) []byte {
 func crc32cOf(b []byte) string { return crc32cBase64(crc32.Checksum(b, crc32cTable)) }
 
 // assertNoUploads fails t if f has multipart uploads in progress.
-func assertNoUploads(t *testing.T, f *fake.S3) {
+func assertNoUploads(t *testing.T, f *sqsxtest.S3) {
 	t.Helper()
 	if ups := f.MultipartUploads(); len(ups) != 0 {
 		t.Errorf("expect no multipart upload left, got %+v", ups)
@@ -68,11 +68,11 @@ func assertNoUploads(t *testing.T, f *fake.S3) {
 }
 
 func TestPartSize(t *testing.T) {
-	s, err := NewStore(fake.NewS3(nil), StoreOptions{})
+	s, err := NewStore(sqsxtest.NewS3(nil), StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	big, err := NewStore(fake.NewS3(nil), StoreOptions{PartSize: 100 << 20})
+	big, err := NewStore(sqsxtest.NewS3(nil), StoreOptions{PartSize: 100 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestNewStoreStreamOptions(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			s, err := NewStore(fake.NewS3(nil), c.opts)
+			s, err := NewStore(sqsxtest.NewS3(nil), c.opts)
 			if c.fields == nil {
 				if err != nil {
 					t.Fatalf("expect no error, got %v", err)
@@ -185,7 +185,7 @@ func TestPutReaderSinglePart(t *testing.T) {
 				if diff := cmp.Diff([]string{"PutObject"}, f.Log.Calls()); diff != "" {
 					t.Errorf("calls (-expect +got):\n%s", diff)
 				}
-				in := fake.Params[*s3.PutObjectInput](f.Log)[0]
+				in := sqsxtest.Params[*s3.PutObjectInput](f.Log)[0]
 				if in.ChecksumAlgorithm != s3types.ChecksumAlgorithmCrc32c || aws.ToInt64(in.ContentLength) != int64(size) {
 					t.Errorf("expect CRC32C and ContentLength %d, got %q, %d", size, in.ChecksumAlgorithm, aws.ToInt64(in.ContentLength))
 				}
@@ -220,16 +220,16 @@ func TestPutReaderMultipart(t *testing.T) {
 					f.Log.Count("UploadPart") != parts {
 					t.Fatalf("expect CreateMultipartUpload, %d UploadPart, CompleteMultipartUpload, got %v", parts, calls)
 				}
-				create := fake.Params[*s3.CreateMultipartUploadInput](f.Log)[0]
+				create := sqsxtest.Params[*s3.CreateMultipartUploadInput](f.Log)[0]
 				if create.ChecksumAlgorithm != s3types.ChecksumAlgorithmCrc32c || create.ChecksumType != s3types.ChecksumTypeFullObject {
 					t.Errorf("expect CRC32C FULL_OBJECT, got %q %q", create.ChecksumAlgorithm, create.ChecksumType)
 				}
-				for _, up := range fake.Params[*s3.UploadPartInput](f.Log) {
+				for _, up := range sqsxtest.Params[*s3.UploadPartInput](f.Log) {
 					if up.ChecksumAlgorithm != s3types.ChecksumAlgorithmCrc32c {
 						t.Errorf("expect every part with CRC32C, got %q", up.ChecksumAlgorithm)
 					}
 				}
-				done := fake.Params[*s3.CompleteMultipartUploadInput](f.Log)[0]
+				done := sqsxtest.Params[*s3.CompleteMultipartUploadInput](f.Log)[0]
 				if aws.ToString(done.ChecksumCRC32C) != crc32cOf(data) || aws.ToInt64(done.MpuObjectSize) != int64(size) {
 					t.Errorf("expect CRC32C %s and size %d, got %s and %d", crc32cOf(data), size, aws.ToString(done.ChecksumCRC32C), aws.ToInt64(done.MpuObjectSize))
 				}
@@ -292,9 +292,9 @@ func TestPutReaderBoundedBuffers(t *testing.T) {
 	}
 }
 
-// ctxS3 is a fake.S3 whose UploadPart sees the context.
+// ctxS3 is a sqsxtest.S3 whose UploadPart sees the context.
 type ctxS3 struct {
-	*fake.S3
+	*sqsxtest.S3
 	uploadPart func(context.Context, *s3.UploadPartInput) (*s3.UploadPartOutput, error)
 }
 
@@ -579,7 +579,7 @@ func TestPutReaderSettings(t *testing.T) {
 	if err == nil {
 		t.Fatal("expect an error, got nil")
 	}
-	create := fake.Params[*s3.CreateMultipartUploadInput](f.Log)[0]
+	create := sqsxtest.Params[*s3.CreateMultipartUploadInput](f.Log)[0]
 	type settings struct {
 		SSE                                 s3types.ServerSideEncryption
 		KMS, Tagging, Owner, SSECAlg, SSECK string
@@ -598,12 +598,12 @@ func TestPutReaderSettings(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("CreateMultipartUploadInput (-expect +got):\n%s", diff)
 	}
-	for _, up := range fake.Params[*s3.UploadPartInput](f.Log) {
+	for _, up := range sqsxtest.Params[*s3.UploadPartInput](f.Log) {
 		if aws.ToString(up.ExpectedBucketOwner) != "111122223333" || aws.ToString(up.SSECustomerKey) != key || aws.ToString(up.SSECustomerKeyMD5) != "md5" {
 			t.Errorf("expect the owner and SSE-C on every part, got %v %v", aws.ToString(up.ExpectedBucketOwner), aws.ToString(up.SSECustomerKey))
 		}
 	}
-	abort := fake.Params[*s3.AbortMultipartUploadInput](f.Log)
+	abort := sqsxtest.Params[*s3.AbortMultipartUploadInput](f.Log)
 	if len(abort) != 1 || aws.ToString(abort[0].ExpectedBucketOwner) != "111122223333" {
 		t.Errorf("expect the owner on the abort, got %+v", abort)
 	}
@@ -661,7 +661,7 @@ func TestPutReaderChecksumRefused(t *testing.T) {
 }
 
 func TestPutReaderNoBucket(t *testing.T) {
-	f := fake.NewS3(nil)
+	f := sqsxtest.NewS3(nil)
 	s, err := NewStore(f, StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -833,7 +833,7 @@ func TestGetUnverified(t *testing.T) {
 	if got, err := s.Get(t.Context(), Pointer{testBucket, "composite"}); err != nil || got != "parts" {
 		t.Errorf("expect the body, got %q, %v", got, err)
 	}
-	for _, in := range fake.Params[*s3.GetObjectInput](f.Log) {
+	for _, in := range sqsxtest.Params[*s3.GetObjectInput](f.Log) {
 		if in.ChecksumMode != s3types.ChecksumModeEnabled {
 			t.Errorf("expect ChecksumMode ENABLED, got %q", in.ChecksumMode)
 		}

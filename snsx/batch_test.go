@@ -18,6 +18,7 @@ import (
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/snsx"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 func entry(id string, size int) snstypes.PublishBatchRequestEntry {
@@ -31,7 +32,7 @@ func batchInput(entries ...snstypes.PublishBatchRequestEntry) *sns.PublishBatchI
 // sentBatch returns the input of the only PublishBatch call.
 func (e *testEnv) sentBatch(t *testing.T) *sns.PublishBatchInput {
 	t.Helper()
-	ins := e.sns.Batches()
+	ins := sqsxtest.Params[*sns.PublishBatchInput](e.log)
 	if len(ins) != 1 {
 		t.Fatalf("expect 1 PublishBatch call, got %v", len(ins))
 	}
@@ -83,7 +84,10 @@ func messages(in *sns.PublishBatchInput) map[string]string {
 func batchWireSize(in *sns.PublishBatchInput) int {
 	n := 0
 	for _, en := range in.PublishBatchRequestEntries {
-		n += wireSize(en.Message, en.MessageAttributes)
+		n += len(aws.ToString(en.Message))
+		for name, v := range en.MessageAttributes {
+			n += int(payload.AttributeSize(name, aws.ToString(v.DataType), v.StringValue, v.BinaryValue))
+		}
 	}
 	return n
 }
@@ -488,10 +492,10 @@ func TestPublishBatchMalformedRequestPassedThrough(t *testing.T) {
 				t.Fatalf("expect SNS's %v, got %v", tc.code, err)
 			}
 			e.expectCalls(t, "PublishBatch")
-			if got := e.sns.Batches()[0]; got != tc.in {
+			if got := sqsxtest.Params[*sns.PublishBatchInput](e.log)[0]; got != tc.in {
 				t.Errorf("expect the caller's params passed through, got a different input")
 			}
-			if diff := cmp.Diff([]int{1}, e.sns.OptFns()); diff != "" {
+			if diff := cmp.Diff([]int{1}, e.snsOptFns()); diff != "" {
 				t.Errorf("optFns mismatch (-want +got):\n%s", diff)
 			}
 			if tc.in != nil {
@@ -633,10 +637,10 @@ func TestPublishBatchOptFnsPassedThrough(t *testing.T) {
 		t.Fatalf("expect no error, got %v", err)
 	}
 	// The caller's two, plus the library's own that watches the attempts.
-	if diff := cmp.Diff([]int{3}, e.sns.OptFns()); diff != "" {
+	if diff := cmp.Diff([]int{3}, e.snsOptFns()); diff != "" {
 		t.Errorf("optFns mismatch (-want +got):\n%s", diff)
 	}
-	for _, r := range e.s3.Log.Records() {
+	for _, r := range e.s3Records() {
 		if r.Options.(s3.Options).Region == "eu-west-1" {
 			t.Errorf("expect no SNS optFns on %v", r.Op)
 		}

@@ -21,9 +21,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/snsx"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 const (
@@ -32,19 +32,19 @@ const (
 	testFIFO   = "arn:aws:sns:us-east-1:123456789012:test-topic.fifo"
 )
 
-// testEnv is a Client wired to a fakeSNS and a metaS3 that share one log.
+// testEnv is a Client wired to SNS and S3 fakes that share one log.
 type testEnv struct {
-	log    *callLog
-	sns    *fakeSNS
-	s3     *metaS3
+	log    *sqsxtest.Log
+	sns    *sqsxtest.SNS
+	s3     *sqsxtest.S3
 	client *snsx.Client
 }
 
 // newTestEnv returns a Client with Bucket testBucket and then optFns applied.
 func newTestEnv(t *testing.T, optFns ...func(*snsx.Options)) *testEnv {
 	t.Helper()
-	log := &callLog{}
-	e := &testEnv{log: log, sns: newFakeSNS(log), s3: newMetaS3(log)}
+	log := &sqsxtest.Log{}
+	e := &testEnv{log: log, sns: sqsxtest.NewSNS(log), s3: sqsxtest.NewS3(log)}
 	fns := append([]func(*snsx.Options){func(o *snsx.Options) { o.Bucket = testBucket }}, optFns...)
 	c, err := snsx.New(e.sns, e.s3, fns...)
 	if err != nil {
@@ -73,9 +73,31 @@ func (e *testEnv) expectObjects(t *testing.T, want int) {
 	}
 }
 
+// snsOptFns returns how many per-call option functions each SNS call got.
+func (e *testEnv) snsOptFns() []int {
+	var n []int
+	for _, r := range e.log.Records() {
+		if r.Service == "SNS" {
+			n = append(n, r.OptFns)
+		}
+	}
+	return n
+}
+
+// s3Records returns the recorded S3 calls.
+func (e *testEnv) s3Records() []sqsxtest.Call {
+	var rec []sqsxtest.Call
+	for _, r := range e.log.Records() {
+		if r.Service == "S3" {
+			rec = append(rec, r)
+		}
+	}
+	return rec
+}
+
 // uploads returns the inputs of the PutObject calls.
 func (e *testEnv) uploads() []*s3.PutObjectInput {
-	return fake.Params[*s3.PutObjectInput](e.s3.Log)
+	return sqsxtest.Params[*s3.PutObjectInput](e.s3.Log)
 }
 
 // awsCmp lets cmp compare SDK structs, which have an unexported marker field.
@@ -158,7 +180,7 @@ func TestNewInvalidOptions(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c, err := snsx.New(newFakeSNS(&callLog{}), fake.NewS3(nil), func(o *snsx.Options) { o.Bucket = testBucket }, tc.opt)
+			c, err := snsx.New(sqsxtest.NewSNS(nil), sqsxtest.NewS3(nil), func(o *snsx.Options) { o.Bucket = testBucket }, tc.opt)
 			if err == nil {
 				t.Fatalf("expect an error, got nil")
 			}
@@ -185,7 +207,7 @@ func TestNewValidLimits(t *testing.T) {
 	}
 	for name, opt := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := snsx.New(newFakeSNS(&callLog{}), fake.NewS3(nil), func(o *snsx.Options) { o.Bucket = testBucket }, opt); err != nil {
+			if _, err := snsx.New(sqsxtest.NewSNS(nil), sqsxtest.NewS3(nil), func(o *snsx.Options) { o.Bucket = testBucket }, opt); err != nil {
 				t.Errorf("expect no error, got %v", err)
 			}
 		})
@@ -193,7 +215,7 @@ func TestNewValidLimits(t *testing.T) {
 }
 
 func TestNewNamesEveryInvalidOption(t *testing.T) {
-	_, err := snsx.New(newFakeSNS(&callLog{}), fake.NewS3(nil), func(o *snsx.Options) {
+	_, err := snsx.New(sqsxtest.NewSNS(nil), sqsxtest.NewS3(nil), func(o *snsx.Options) {
 		o.Threshold = -5
 		o.AttributeName = "Size"
 		o.BatchSizeLimit = -3
@@ -220,8 +242,8 @@ func TestNewNilClients(t *testing.T) {
 		s3   payload.S3API
 		want string
 	}{
-		"nil SNS client": {nil, fake.NewS3(nil), "SNS client is nil"},
-		"nil S3 client":  {newFakeSNS(&callLog{}), nil, "S3 client is nil"},
+		"nil SNS client": {nil, sqsxtest.NewS3(nil), "SNS client is nil"},
+		"nil S3 client":  {sqsxtest.NewSNS(nil), nil, "S3 client is nil"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -442,7 +464,7 @@ func (noHTTP) Do(*http.Request) (*http.Response, error) {
 // which captures the input and stops the request.
 func TestPassThroughForwardsToSDKClient(t *testing.T) {
 	sdk := sns.New(sns.Options{Region: "us-east-1", HTTPClient: noHTTP{}})
-	c, err := snsx.New(sdk, fake.NewS3(nil))
+	c, err := snsx.New(sdk, sqsxtest.NewS3(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +500,7 @@ func TestPassThroughForwardsToSDKClient(t *testing.T) {
 
 // topicMaker is an SNS client with CreateTopic too.
 type topicMaker struct {
-	*fakeSNS
+	*sqsxtest.SNS
 	got *sns.CreateTopicInput
 	fns int
 }
@@ -489,8 +511,8 @@ func (m *topicMaker) CreateTopic(ctx context.Context, params *sns.CreateTopicInp
 }
 
 func TestPassThroughForwardsToFake(t *testing.T) {
-	tm := &topicMaker{fakeSNS: newFakeSNS(&callLog{})}
-	c, err := snsx.New(tm, fake.NewS3(nil))
+	tm := &topicMaker{SNS: sqsxtest.NewSNS(nil)}
+	c, err := snsx.New(tm, sqsxtest.NewS3(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

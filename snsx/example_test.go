@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/snsx"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // This example publishes a 300 KiB message, too large for SNS, to a topic
@@ -29,14 +29,15 @@ func Example() {
 	ctx := context.Background()
 	// In production: sns.NewFromConfig(cfg), s3.NewFromConfig(cfg) and
 	// sqs.NewFromConfig(cfg).
-	calls := &callLog{}
-	snsClient, s3Client, sqsClient := newFakeSNS(calls), newMetaS3(calls), fake.NewSQS(nil)
+	sqsClient, s3Client := sqsxtest.New()
+	snsClient := sqsxtest.NewSNS(sqsClient.Log)
 	const (
+		topic      = "arn:aws:sns:us-east-1:123456789012:orders"
 		rawQueue   = "https://sqs.us-east-1.amazonaws.com/123456789012/orders"
 		auditQueue = "https://sqs.us-east-1.amazonaws.com/123456789012/orders-audit"
 	)
-	snsClient.Subscribe(sqsClient, rawQueue, true)
-	snsClient.Subscribe(sqsClient, auditQueue, false)
+	snsClient.Subscribe(topic, sqsClient, rawQueue, true)
+	snsClient.Subscribe(topic, sqsClient, auditQueue, false)
 
 	publisher, err := snsx.New(snsClient, s3Client, func(o *snsx.Options) {
 		o.Bucket = "my-payload-bucket"
@@ -45,7 +46,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	if _, err := publisher.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:orders"),
+		TopicArn: aws.String(topic),
 		Message:  aws.String(strings.Repeat("x", 300*1024)),
 		MessageAttributes: map[string]snstypes.MessageAttributeValue{
 			"order": {DataType: aws.String("String"), StringValue: aws.String("A-1001")},
@@ -127,7 +128,7 @@ func ExampleNew() {
 
 // New names every invalid option.
 func ExampleNew_invalidOptions() {
-	_, err := snsx.New(newFakeSNS(&callLog{}), fake.NewS3(nil), func(o *snsx.Options) {
+	_, err := snsx.New(sqsxtest.NewSNS(nil), sqsxtest.NewS3(nil), func(o *snsx.Options) {
 		o.Bucket = "my-payload-bucket"
 		o.Threshold = 1 << 20 // more than SNS accepts
 		o.AttributeName = "PayloadSize"
@@ -145,8 +146,8 @@ func ExampleNew_invalidOptions() {
 func ExampleOptions_deletableByConsumers() {
 	ctx := context.Background()
 	for _, deletable := range []bool{false, true} {
-		s3Client := newMetaS3(&callLog{})
-		client, err := snsx.New(newFakeSNS(&callLog{}), s3Client, func(o *snsx.Options) {
+		s3Client := sqsxtest.NewS3(nil)
+		client, err := snsx.New(sqsxtest.NewSNS(nil), s3Client, func(o *snsx.Options) {
 			o.Bucket = "my-payload-bucket"
 			o.AlwaysThroughS3 = true
 			o.DeletableByConsumers = deletable
@@ -160,7 +161,7 @@ func ExampleOptions_deletableByConsumers() {
 		}); err != nil {
 			log.Fatal(err)
 		}
-		put := fake.Params[*s3.PutObjectInput](s3Client.Log)[0]
+		put := sqsxtest.Params[*s3.PutObjectInput](s3Client.Log)[0]
 		fmt.Printf("DeletableByConsumers=%v: metadata %v\n", deletable, put.Metadata)
 	}
 	// Output:

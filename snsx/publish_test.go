@@ -18,12 +18,13 @@ import (
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/snsx"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // published returns the input of the only Publish call.
 func (e *testEnv) published(t *testing.T) *sns.PublishInput {
 	t.Helper()
-	ins := e.sns.Published()
+	ins := sqsxtest.Params[*sns.PublishInput](e.log)
 	if len(ins) != 1 {
 		t.Fatalf("expect 1 Publish call, got %v", len(ins))
 	}
@@ -516,11 +517,11 @@ func TestPublishOptFnsPassedThrough(t *testing.T) {
 		if size > 262144 {
 			want = 3
 		}
-		if diff := cmp.Diff([]int{want}, e.sns.OptFns()); diff != "" {
+		if diff := cmp.Diff([]int{want}, e.snsOptFns()); diff != "" {
 			t.Errorf("size %v: optFns mismatch (-want +got):\n%s", size, diff)
 		}
 		// The SNS optFns are not applied to S3 calls.
-		for _, r := range e.s3.Log.Records() {
+		for _, r := range e.s3Records() {
 			if r.Options.(s3.Options).Region == "eu-west-1" {
 				t.Errorf("size %v: expect no SNS optFns on %v", size, r.Op)
 			}
@@ -535,7 +536,7 @@ func TestPublishS3ClientOptions(t *testing.T) {
 	if _, err := e.client.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(testTopic), Message: aws.String(strings.Repeat("x", 262145))}); err != nil {
 		t.Fatalf("expect no error, got %v", err)
 	}
-	rec := e.s3.Log.Records()
+	rec := e.s3Records()
 	if len(rec) != 1 || rec[0].OptFns < 1 || rec[0].Options.(s3.Options).Region != "ap-south-1" {
 		t.Errorf("expect S3ClientOptions on the upload, got %+v", rec)
 	}

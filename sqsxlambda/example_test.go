@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/sqsxlambda"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // The event as Lambda delivers it: a message whose 300 KiB body is in S3, a
@@ -39,7 +39,7 @@ const event = `{"Records": [
 // handler sees the payload, and the response lists only the record whose
 // handler failed. It runs against an in-memory fake of S3.
 func ExampleNew() {
-	sqsClient, s3Client := fake.New() // sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg) in Lambda
+	sqsClient, s3Client := sqsxtest.New() // sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg) in Lambda
 	s3Client.SetObject("my-payload-bucket", "jobs/0b7c", []byte(strings.Repeat("x", 300*1024)))
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = "my-payload-bucket"

@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 const (
@@ -34,9 +34,9 @@ const (
 
 // newClient returns a client on fakes whose payloads live under testPrefix in
 // testBucket.
-func newClient(t *testing.T, optFns ...func(*sqsx.Options)) (*sqsx.Client, *fake.S3) {
+func newClient(t *testing.T, optFns ...func(*sqsx.Options)) (*sqsx.Client, *sqsxtest.S3) {
 	t.Helper()
-	sqsFake, s3Fake := fake.New()
+	sqsFake, s3Fake := sqsxtest.New()
 	c, err := sqsx.New(sqsFake, s3Fake, append([]func(*sqsx.Options){func(o *sqsx.Options) {
 		o.Bucket = testBucket
 		o.KeyPrefix = testPrefix
@@ -102,7 +102,7 @@ func envelopeRecord(t *testing.T, id, bucket, key string, size int) events.SQSMe
 }
 
 // put stores body as the payload testPrefix+name and returns its key.
-func put(s3Fake *fake.S3, name, body string) string {
+func put(s3Fake *sqsxtest.S3, name, body string) string {
 	s3Fake.SetObject(testBucket, testPrefix+name, []byte(body))
 	return testPrefix + name
 }

@@ -16,13 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/internal/fake"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 // offloadedMessage enqueues a message whose body is stored in S3 at
 // bucket/key (the object itself is the caller's business) and returns its id.
-func offloadedMessage(t *testing.T, q *fake.SQS, queueURL, bucket, key string, size int) string {
+func offloadedMessage(t *testing.T, q *sqsxtest.SQS, queueURL, bucket, key string, size int) string {
 	t.Helper()
 	ptr, err := payload.EncodePointer(payload.Pointer{Bucket: bucket, Key: key})
 	if err != nil {
@@ -46,15 +46,15 @@ func TestReceiveDecidesPerMessage(t *testing.T) {
 	bad := map[string]struct {
 		code string
 		// enqueue places the middle message.
-		enqueue func(*fake.SQS) string
+		enqueue func(*sqsxtest.SQS) string
 	}{
-		"missing payload": {sqsx.CodePayloadNotFound, func(q *fake.SQS) string {
+		"missing payload": {sqsx.CodePayloadNotFound, func(q *sqsxtest.SQS) string {
 			return offloadedMessage(t, q, queueURL, bucket, "gone", 10)
 		}},
-		"bucket not allowed": {sqsx.CodeBucketNotAllowed, func(q *fake.SQS) string {
+		"bucket not allowed": {sqsx.CodeBucketNotAllowed, func(q *sqsxtest.SQS) string {
 			return offloadedMessage(t, q, queueURL, "elsewhere", "k", 10)
 		}},
-		"invalid pointer": {sqsx.CodeInvalidPointer, func(q *fake.SQS) string {
+		"invalid pointer": {sqsx.CodeInvalidPointer, func(q *sqsxtest.SQS) string {
 			return q.Enqueue(queueURL, "not a pointer", map[string]types.MessageAttributeValue{
 				sqsx.AttributeName: {DataType: aws.String("Number"), StringValue: aws.String("10")},
 			})
@@ -64,7 +64,7 @@ func TestReceiveDecidesPerMessage(t *testing.T) {
 		for _, mode := range []string{"out-dir", "json"} {
 			for _, del := range []bool{false, true} {
 				t.Run(name+"/"+mode+"/delete="+strconv.FormatBool(del), func(t *testing.T) {
-					fsqs, fs3 := fake.New()
+					fsqs, fs3 := sqsxtest.New()
 					first := fsqs.Enqueue(queueURL, "in SQS ✓", nil)
 					fs3.SetObject(bucket, "p3", []byte("from S3 ✓"))
 					middle := tt.enqueue(fsqs)
@@ -170,7 +170,7 @@ func TestReceiveDecidesPerMessage(t *testing.T) {
 					if _, ok := fs3.Object(bucket, "p3"); ok == del {
 						t.Errorf("payload p3 exists: %v, with --delete %v", ok, del)
 					}
-					deletes := fake.Params[*sqs.DeleteMessageInput](fsqs.Log)
+					deletes := sqsxtest.Params[*sqs.DeleteMessageInput](fsqs.Log)
 					if del && len(deletes) != 2 || !del && len(deletes) != 0 || fsqs.Log.Count("DeleteMessageBatch") != 0 {
 						t.Errorf("calls %v; want 2 DeleteMessage with --delete, else none", fsqs.Log.Calls())
 					}

@@ -1,4 +1,4 @@
-package fake
+package sqsxtest
 
 import (
 	"bytes"
@@ -121,23 +121,11 @@ func NewSQS(log *Log) *SQS {
 	return &SQS{Log: log}
 }
 
-func (f *SQS) record(op string, params any, optFns []func(*sqs.Options)) {
-	var o sqs.Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	f.Log.add(Call{Op: op, Params: params, OptFns: len(optFns), Options: o})
-}
-
 func (f *SQS) now() time.Time {
 	if f.Now != nil {
 		return f.Now()
 	}
 	return time.Now()
-}
-
-func sqsError(op string, err error) error {
-	return &smithy.OperationError{ServiceID: "SQS", OperationName: op, Err: err}
 }
 
 func invalidParameter(format string, args ...any) error {
@@ -343,31 +331,22 @@ func (f *SQS) sendLocked(q *queue, r sendRequest) (*message, error) {
 
 // SendMessage enqueues a message.
 func (f *SQS) SendMessage(ctx context.Context, params *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	const op = "SendMessage"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.SendMessageFn != nil {
-		if out, err := f.SendMessageFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.SendMessageInput{}
-	}
+	return call(ctx, f.Log, "SQS", "SendMessage", params, optFns, f.SendMessageFn, f.sendMessage)
+}
+
+func (f *SQS) sendMessage(params *sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q, err := f.queueLocked(aws.ToString(params.QueueUrl))
 	if err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	m, err := f.sendLocked(q, sendRequest{
 		body: aws.ToString(params.MessageBody), attrs: params.MessageAttributes, delaySeconds: params.DelaySeconds,
 		groupID: params.MessageGroupId, dedupID: params.MessageDeduplicationId,
 	})
 	if err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	return &sqs.SendMessageOutput{MessageId: aws.String(m.id), MD5OfMessageBody: aws.String(md5Hex(m.body))}, nil
 }
@@ -406,35 +385,26 @@ func errorCode(err error) (code, msg string) {
 // would refuse becomes a Failed entry; a request whose total size exceeds
 // MaxBatchSize fails with *types.BatchRequestTooLong.
 func (f *SQS) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
-	const op = "SendMessageBatch"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.SendMessageBatchFn != nil {
-		if out, err := f.SendMessageBatchFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.SendMessageBatchInput{}
-	}
+	return call(ctx, f.Log, "SQS", "SendMessageBatch", params, optFns, f.SendMessageBatchFn, f.sendMessageBatch)
+}
+
+func (f *SQS) sendMessageBatch(params *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q, err := f.queueLocked(aws.ToString(params.QueueUrl))
 	if err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	entries := params.Entries
 	if err := checkBatchShape(len(entries), func(i int) string { return aws.ToString(entries[i].Id) }); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	total := 0
 	for _, e := range entries {
 		total += messageSize(aws.ToString(e.MessageBody), e.MessageAttributes)
 	}
 	if total > MaxBatchSize {
-		return nil, sqsError(op, &types.BatchRequestTooLong{Message: aws.String(fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxBatchSize, total))})
+		return nil, &types.BatchRequestTooLong{Message: aws.String(fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxBatchSize, total))}
 	}
 	out := &sqs.SendMessageBatchOutput{}
 	for _, e := range entries {
@@ -479,31 +449,22 @@ func newReceiptHandle() string {
 
 // ReceiveMessage returns visible messages and hides them.
 func (f *SQS) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	const op = "ReceiveMessage"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.ReceiveMessageFn != nil {
-		if out, err := f.ReceiveMessageFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.ReceiveMessageInput{}
-	}
+	return call(ctx, f.Log, "SQS", "ReceiveMessage", params, optFns, f.ReceiveMessageFn, f.receiveMessage)
+}
+
+func (f *SQS) receiveMessage(params *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q, err := f.queueLocked(aws.ToString(params.QueueUrl))
 	if err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	limit := int(params.MaxNumberOfMessages)
 	if limit == 0 {
 		limit = 1
 	}
 	if limit < 1 || limit > 10 {
-		return nil, sqsError(op, invalidParameter("Value %d for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10.", limit))
+		return nil, invalidParameter("Value %d for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10.", limit)
 	}
 	timeout := int(params.VisibilityTimeout)
 	if timeout == 0 {
@@ -589,27 +550,18 @@ func (f *SQS) removeLocked(m *message) {
 
 // DeleteMessage removes the message a receipt handle names.
 func (f *SQS) DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
-	const op = "DeleteMessage"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.DeleteMessageFn != nil {
-		if out, err := f.DeleteMessageFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.DeleteMessageInput{}
-	}
+	return call(ctx, f.Log, "SQS", "DeleteMessage", params, optFns, f.DeleteMessageFn, f.deleteMessage)
+}
+
+func (f *SQS) deleteMessage(params *sqs.DeleteMessageInput) (*sqs.DeleteMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := f.queueLocked(aws.ToString(params.QueueUrl)); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	m, err := f.messageLocked(aws.ToString(params.QueueUrl), aws.ToString(params.ReceiptHandle))
 	if err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	f.removeLocked(m)
 	return &sqs.DeleteMessageOutput{}, nil
@@ -618,28 +570,19 @@ func (f *SQS) DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInput,
 // DeleteMessageBatch removes up to 10 messages; an unknown handle gives a
 // Failed entry with code ReceiptHandleIsInvalid.
 func (f *SQS) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
-	const op = "DeleteMessageBatch"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.DeleteMessageBatchFn != nil {
-		if out, err := f.DeleteMessageBatchFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.DeleteMessageBatchInput{}
-	}
+	return call(ctx, f.Log, "SQS", "DeleteMessageBatch", params, optFns, f.DeleteMessageBatchFn, f.deleteMessageBatch)
+}
+
+func (f *SQS) deleteMessageBatch(params *sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	url := aws.ToString(params.QueueUrl)
 	if _, err := f.queueLocked(url); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	entries := params.Entries
 	if err := checkBatchShape(len(entries), func(i int) string { return aws.ToString(entries[i].Id) }); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	out := &sqs.DeleteMessageBatchOutput{}
 	for _, e := range entries {
@@ -672,27 +615,18 @@ func (f *SQS) changeVisibilityLocked(url, handle string, timeout int32) error {
 // ChangeMessageVisibility sets the visibility timeout of the message a
 // receipt handle names; 0 makes it visible at once.
 func (f *SQS) ChangeMessageVisibility(ctx context.Context, params *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	const op = "ChangeMessageVisibility"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.ChangeMessageVisibilityFn != nil {
-		if out, err := f.ChangeMessageVisibilityFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.ChangeMessageVisibilityInput{}
-	}
+	return call(ctx, f.Log, "SQS", "ChangeMessageVisibility", params, optFns, f.ChangeMessageVisibilityFn, f.changeMessageVisibility)
+}
+
+func (f *SQS) changeMessageVisibility(params *sqs.ChangeMessageVisibilityInput) (*sqs.ChangeMessageVisibilityOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	url := aws.ToString(params.QueueUrl)
 	if _, err := f.queueLocked(url); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	if err := f.changeVisibilityLocked(url, aws.ToString(params.ReceiptHandle), params.VisibilityTimeout); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	return &sqs.ChangeMessageVisibilityOutput{}, nil
 }
@@ -700,28 +634,19 @@ func (f *SQS) ChangeMessageVisibility(ctx context.Context, params *sqs.ChangeMes
 // ChangeMessageVisibilityBatch sets the visibility timeout of up to 10
 // messages; an unknown handle gives a Failed entry.
 func (f *SQS) ChangeMessageVisibilityBatch(ctx context.Context, params *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
-	const op = "ChangeMessageVisibilityBatch"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.ChangeMessageVisibilityBatchFn != nil {
-		if out, err := f.ChangeMessageVisibilityBatchFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.ChangeMessageVisibilityBatchInput{}
-	}
+	return call(ctx, f.Log, "SQS", "ChangeMessageVisibilityBatch", params, optFns, f.ChangeMessageVisibilityBatchFn, f.changeMessageVisibilityBatch)
+}
+
+func (f *SQS) changeMessageVisibilityBatch(params *sqs.ChangeMessageVisibilityBatchInput) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	url := aws.ToString(params.QueueUrl)
 	if _, err := f.queueLocked(url); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	entries := params.Entries
 	if err := checkBatchShape(len(entries), func(i int) string { return aws.ToString(entries[i].Id) }); err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	out := &sqs.ChangeMessageVisibilityBatchOutput{}
 	for _, e := range entries {
@@ -738,24 +663,15 @@ func (f *SQS) ChangeMessageVisibilityBatch(ctx context.Context, params *sqs.Chan
 // GetQueueAttributes returns the attributes AttributeNames asks for ("All"
 // for every one).
 func (f *SQS) GetQueueAttributes(ctx context.Context, params *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
-	const op = "GetQueueAttributes"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, sqsError(op, err)
-	}
-	if f.GetQueueAttributesFn != nil {
-		if out, err := f.GetQueueAttributesFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		params = &sqs.GetQueueAttributesInput{}
-	}
+	return call(ctx, f.Log, "SQS", "GetQueueAttributes", params, optFns, f.GetQueueAttributesFn, f.getQueueAttributes)
+}
+
+func (f *SQS) getQueueAttributes(params *sqs.GetQueueAttributesInput) (*sqs.GetQueueAttributesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q, err := f.queueLocked(aws.ToString(params.QueueUrl))
 	if err != nil {
-		return nil, sqsError(op, err)
+		return nil, err
 	}
 	all := maps.Clone(q.attrs)
 	now := f.now()

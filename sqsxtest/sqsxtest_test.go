@@ -1,4 +1,4 @@
-package fake
+package sqsxtest_test
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 const queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
@@ -37,7 +39,7 @@ func TestSQSReceiveAttributeNames(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f := NewSQS(nil)
+			f := sqsxtest.NewSQS(nil)
 			f.Enqueue(queueURL, "body", attrs)
 			out, err := f.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MessageAttributeNames: tc.names})
 			if err != nil || len(out.Messages) != 1 {
@@ -58,7 +60,7 @@ func TestSQSReceiveAttributeNames(t *testing.T) {
 
 func TestSQSVisibilityAndHandles(t *testing.T) {
 	now := time.Unix(1000, 0)
-	f := NewSQS(nil)
+	f := sqsxtest.NewSQS(nil)
 	f.Now = func() time.Time { return now }
 	f.Enqueue(queueURL, "m", nil)
 	recv := func() []types.Message {
@@ -121,7 +123,7 @@ func TestSQSBatchShapeAndSize(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f := NewSQS(nil)
+			f := sqsxtest.NewSQS(nil)
 			_, err := f.SendMessageBatch(context.Background(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: tc.entries})
 			if !errors.As(err, tc.target) {
 				t.Errorf("expect %T, got %v", tc.target, err)
@@ -131,8 +133,8 @@ func TestSQSBatchShapeAndSize(t *testing.T) {
 }
 
 func TestSQSMessageSizeAndFIFO(t *testing.T) {
-	f := NewSQS(nil)
-	_, err := f.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(strings.Repeat("x", DefaultMaximumMessageSize+1))})
+	f := sqsxtest.NewSQS(nil)
+	_, err := f.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(strings.Repeat("x", sqsxtest.DefaultMaximumMessageSize+1))})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" {
 		t.Errorf("expect InvalidParameterValue for a message above MaximumMessageSize, got %v", err)
@@ -158,7 +160,7 @@ func TestSQSMessageSizeAndFIFO(t *testing.T) {
 
 func TestS3(t *testing.T) {
 	ctx := context.Background()
-	f := NewS3(nil)
+	f := sqsxtest.NewS3(nil)
 	if _, err := f.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("k"), Body: strings.NewReader("hello"), ContentLength: aws.Int64(5)}); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func TestS3(t *testing.T) {
 }
 
 func TestSharedLogAndOverrides(t *testing.T) {
-	sq, s3f := New()
+	sq, s3f := sqsxtest.New()
 	s3f.PutObjectFn = func(*s3.PutObjectInput) (*s3.PutObjectOutput, error) { return nil, nil }
 	sq.SendMessageFn = func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error) { return nil, errors.New("boom") }
 	ctx := context.Background()
@@ -215,7 +217,7 @@ func TestSharedLogAndOverrides(t *testing.T) {
 	if rec := s3f.Log.Records()[0]; rec.OptFns != 1 || rec.Options.(s3.Options).Region != "r" {
 		t.Errorf("expect the optFns recorded, got %+v", rec)
 	}
-	if got := Params[*sqs.SendMessageInput](sq.Log); len(got) != 1 {
+	if got := sqsxtest.Params[*sqs.SendMessageInput](sq.Log); len(got) != 1 {
 		t.Errorf("expect 1 SendMessage input, got %v", len(got))
 	}
 	sq.Log.Reset()

@@ -1,4 +1,4 @@
-package fake
+package sqsxtest
 
 import (
 	"bytes"
@@ -25,12 +25,12 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// The fakes import neither package sqsx nor package payload, so that the
-// tests inside those packages can use them; client_test.go in the root
-// package checks that they satisfy sqsx.SQSAPI and payload.S3API.
+// The fakes import none of the packages sqsx, snsx and payload, so that the
+// tests inside those packages can use them; api_test.go checks that they
+// satisfy those packages' interfaces.
 
-// S3 is an in-memory S3 that implements payload.S3API (and so sqsx.S3API). Every bucket exists.
-// PutObject stores the body, GetObject returns it (a missing key gives
+// S3 is an in-memory S3 that implements payload.S3API (and so sqsx.S3API).
+// Every bucket exists. PutObject stores the body, GetObject returns it (a missing key gives
 // *s3types.NoSuchKey), DeleteObject and DeleteObjects remove objects (a missing
 // key is not an error, as in S3).
 //
@@ -129,18 +129,6 @@ func NewS3(log *Log) *S3 {
 		log = &Log{}
 	}
 	return &S3{Log: log, objects: map[objectKey][]byte{}}
-}
-
-func (f *S3) record(op string, params any, optFns []func(*s3.Options)) {
-	var o s3.Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	f.Log.add(Call{Op: op, Params: params, OptFns: len(optFns), Options: o})
-}
-
-func s3Error(op string, err error) error {
-	return &smithy.OperationError{ServiceID: "S3", OperationName: op, Err: err}
 }
 
 // SetObject stores an object directly, without recording a call and without
@@ -249,35 +237,29 @@ func (f *S3) Len() int {
 // PutObject stores the input's Body. It fails if ContentLength is set and
 // does not match the bytes read.
 func (f *S3) PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	const op = "PutObject"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.PutObjectFn != nil {
-		if out, err := f.PutObjectFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil || aws.ToString(params.Bucket) == "" || aws.ToString(params.Key) == "" {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "Bucket and Key are required", Fault: smithy.FaultClient})
+	return call(ctx, f.Log, "S3", "PutObject", params, optFns, f.PutObjectFn, f.putObject)
+}
+
+func (f *S3) putObject(params *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
+	if aws.ToString(params.Bucket) == "" || aws.ToString(params.Key) == "" {
+		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "Bucket and Key are required", Fault: smithy.FaultClient}
 	}
 	var body []byte
 	if params.Body != nil {
 		var err error
 		if body, err = io.ReadAll(params.Body); err != nil {
-			return nil, s3Error(op, err)
+			return nil, err
 		}
 	}
 	if params.ContentLength != nil && *params.ContentLength != int64(len(body)) {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "IncompleteBody",
-			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *params.ContentLength, len(body)), Fault: smithy.FaultClient})
+		return nil, &smithy.GenericAPIError{Code: "IncompleteBody",
+			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *params.ContentLength, len(body)), Fault: smithy.FaultClient}
 	}
 	alg, value, err := requestChecksum(params.ChecksumAlgorithm, checksumFields{
 		params.ChecksumCRC32, params.ChecksumCRC32C, params.ChecksumCRC64NVME, params.ChecksumSHA1, params.ChecksumSHA256,
 	}, body)
 	if err != nil {
-		return nil, s3Error(op, err)
+		return nil, err
 	}
 	f.mu.Lock()
 	f.setObjectLocked(objectKey{*params.Bucket, *params.Key}, body, checksum{alg, s3types.ChecksumTypeFullObject, value}, params.Metadata)
@@ -294,22 +276,13 @@ func (f *S3) PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ..
 // GetObject returns a stored object with its ContentLength, or
 // *s3types.NoSuchKey.
 func (f *S3) GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	const op = "GetObject"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.GetObjectFn != nil {
-		if out, err := f.GetObjectFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		return nil, s3Error(op, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")})
-	}
+	return call(ctx, f.Log, "S3", "GetObject", params, optFns, f.GetObjectFn, f.getObject)
+}
+
+func (f *S3) getObject(params *s3.GetObjectInput) (*s3.GetObjectOutput, error) {
 	body, ok := f.Object(aws.ToString(params.Bucket), aws.ToString(params.Key))
 	if !ok {
-		return nil, s3Error(op, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")})
+		return nil, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")}
 	}
 	sum := md5.Sum(body)
 	out := &s3.GetObjectOutput{
@@ -323,10 +296,10 @@ func (f *S3) GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ..
 		// as S3 sends none for part of an object.
 		var first, last int64
 		if _, err := fmt.Sscanf(r, "bytes=%d-%d", &first, &last); err != nil || first > last {
-			return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidArgument", Message: "unsupported Range " + r})
+			return nil, &smithy.GenericAPIError{Code: "InvalidArgument", Message: "unsupported Range " + r}
 		}
 		if first >= int64(len(body)) {
-			return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRange", Message: "The requested range is not satisfiable"})
+			return nil, &smithy.GenericAPIError{Code: "InvalidRange", Message: "The requested range is not satisfiable"}
 		}
 		last = min(last, int64(len(body))-1)
 		out.Body = io.NopCloser(bytes.NewReader(body[first : last+1]))
@@ -346,19 +319,11 @@ func (f *S3) GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ..
 
 // DeleteObject removes an object; a missing object is not an error.
 func (f *S3) DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
-	const op = "DeleteObject"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.DeleteObjectFn != nil {
-		if out, err := f.DeleteObjectFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params != nil {
-		f.RemoveObject(aws.ToString(params.Bucket), aws.ToString(params.Key))
-	}
+	return call(ctx, f.Log, "S3", "DeleteObject", params, optFns, f.DeleteObjectFn, f.deleteObject)
+}
+
+func (f *S3) deleteObject(params *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
+	f.RemoveObject(aws.ToString(params.Bucket), aws.ToString(params.Key))
 	return &s3.DeleteObjectOutput{}, nil
 }
 
@@ -366,18 +331,12 @@ func (f *S3) DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, opt
 // DeleteErrors, which it reports in the output's Errors. Unless the request is
 // Quiet, the others are listed in Deleted.
 func (f *S3) DeleteObjects(ctx context.Context, params *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
-	const op = "DeleteObjects"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.DeleteObjectsFn != nil {
-		if out, err := f.DeleteObjectsFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil || params.Delete == nil || len(params.Delete.Objects) == 0 || len(params.Delete.Objects) > 1000 {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "MalformedXML", Message: "1 to 1000 objects are required", Fault: smithy.FaultClient})
+	return call(ctx, f.Log, "S3", "DeleteObjects", params, optFns, f.DeleteObjectsFn, f.deleteObjects)
+}
+
+func (f *S3) deleteObjects(params *s3.DeleteObjectsInput) (*s3.DeleteObjectsOutput, error) {
+	if params.Delete == nil || len(params.Delete.Objects) == 0 || len(params.Delete.Objects) > 1000 {
+		return nil, &smithy.GenericAPIError{Code: "MalformedXML", Message: "1 to 1000 objects are required", Fault: smithy.FaultClient}
 	}
 	bucket := aws.ToString(params.Bucket)
 	quiet := aws.ToBool(params.Delete.Quiet)
@@ -487,33 +446,27 @@ func (f *S3) MultipartUploads() []MultipartUpload {
 	return out
 }
 
-func noSuchUpload(op, id string) error {
-	return s3Error(op, &s3types.NoSuchUpload{Message: aws.String("The specified upload does not exist: " + id)})
+func noSuchUpload(id string) error {
+	return &s3types.NoSuchUpload{Message: aws.String("The specified upload does not exist: " + id)}
 }
 
 // CreateMultipartUpload starts a multipart upload. A ChecksumAlgorithm
 // without a ChecksumType gets COMPOSITE, except CRC64NVME, which gets
 // FULL_OBJECT, as in S3.
 func (f *S3) CreateMultipartUpload(ctx context.Context, params *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
-	const op = "CreateMultipartUpload"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.CreateMultipartUploadFn != nil {
-		if out, err := f.CreateMultipartUploadFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil || aws.ToString(params.Bucket) == "" || aws.ToString(params.Key) == "" {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "Bucket and Key are required", Fault: smithy.FaultClient})
+	return call(ctx, f.Log, "S3", "CreateMultipartUpload", params, optFns, f.CreateMultipartUploadFn, f.createMultipartUpload)
+}
+
+func (f *S3) createMultipartUpload(params *s3.CreateMultipartUploadInput) (*s3.CreateMultipartUploadOutput, error) {
+	if aws.ToString(params.Bucket) == "" || aws.ToString(params.Key) == "" {
+		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "Bucket and Key are required", Fault: smithy.FaultClient}
 	}
 	alg, typ := params.ChecksumAlgorithm, params.ChecksumType
 	if alg != "" && newHash(alg) == nil {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "unsupported checksum algorithm " + string(alg), Fault: smithy.FaultClient})
+		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "unsupported checksum algorithm " + string(alg), Fault: smithy.FaultClient}
 	}
 	if typ != "" && alg == "" {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "ChecksumType needs a ChecksumAlgorithm", Fault: smithy.FaultClient})
+		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "ChecksumType needs a ChecksumAlgorithm", Fault: smithy.FaultClient}
 	}
 	if alg != "" && typ == "" {
 		typ = s3types.ChecksumTypeComposite
@@ -523,7 +476,7 @@ func (f *S3) CreateMultipartUpload(ctx context.Context, params *s3.CreateMultipa
 	}
 	fullOK := alg == s3types.ChecksumAlgorithmCrc32 || alg == s3types.ChecksumAlgorithmCrc32c || alg == s3types.ChecksumAlgorithmCrc64nvme
 	if typ == s3types.ChecksumTypeFullObject && !fullOK || typ == s3types.ChecksumTypeComposite && alg == s3types.ChecksumAlgorithmCrc64nvme {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRequest", Message: fmt.Sprintf("checksum type %s is not supported with %s", typ, alg), Fault: smithy.FaultClient})
+		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Message: fmt.Sprintf("checksum type %s is not supported with %s", typ, alg), Fault: smithy.FaultClient}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -553,37 +506,28 @@ func (f *S3) lookupUpload(bucket, key, id string) (*upload, bool) {
 // UploadPart stores one part of a multipart upload, replacing an earlier
 // part with the same number. It checks ContentLength and the part checksum.
 func (f *S3) UploadPart(ctx context.Context, params *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
-	const op = "UploadPart"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.UploadPartFn != nil {
-		if out, err := f.UploadPartFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		return nil, noSuchUpload(op, "")
-	}
+	return call(ctx, f.Log, "S3", "UploadPart", params, optFns, f.UploadPartFn, f.uploadPart)
+}
+
+func (f *S3) uploadPart(params *s3.UploadPartInput) (*s3.UploadPartOutput, error) {
 	u, ok := f.lookupUpload(aws.ToString(params.Bucket), aws.ToString(params.Key), aws.ToString(params.UploadId))
 	if !ok {
-		return nil, noSuchUpload(op, aws.ToString(params.UploadId))
+		return nil, noSuchUpload(aws.ToString(params.UploadId))
 	}
 	n := aws.ToInt32(params.PartNumber)
 	if n < 1 || n > 10000 {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidArgument", Message: fmt.Sprintf("Part number must be an integer between 1 and 10000, is %d", n), Fault: smithy.FaultClient})
+		return nil, &smithy.GenericAPIError{Code: "InvalidArgument", Message: fmt.Sprintf("Part number must be an integer between 1 and 10000, is %d", n), Fault: smithy.FaultClient}
 	}
 	var body []byte
 	if params.Body != nil {
 		var err error
 		if body, err = io.ReadAll(params.Body); err != nil {
-			return nil, s3Error(op, err)
+			return nil, err
 		}
 	}
 	if params.ContentLength != nil && *params.ContentLength != int64(len(body)) {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "IncompleteBody",
-			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *params.ContentLength, len(body)), Fault: smithy.FaultClient})
+		return nil, &smithy.GenericAPIError{Code: "IncompleteBody",
+			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *params.ContentLength, len(body)), Fault: smithy.FaultClient}
 	}
 	// S3 requires the part checksum of an upload created with an algorithm;
 	// the SDK computes it when the input names the algorithm.
@@ -591,11 +535,11 @@ func (f *S3) UploadPart(ctx context.Context, params *s3.UploadPartInput, optFns 
 		params.ChecksumCRC32, params.ChecksumCRC32C, params.ChecksumCRC64NVME, params.ChecksumSHA1, params.ChecksumSHA256,
 	}, body)
 	if err != nil {
-		return nil, s3Error(op, err)
+		return nil, err
 	}
 	if u.alg != "" && alg != u.alg {
-		return nil, s3Error(op, &smithy.GenericAPIError{Code: "InvalidRequest", Fault: smithy.FaultClient,
-			Message: fmt.Sprintf("the upload was created with %s, the part has %q", u.alg, alg)})
+		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Fault: smithy.FaultClient,
+			Message: fmt.Sprintf("the upload was created with %s, the part has %q", u.alg, alg)}
 	}
 	sum := md5.Sum(body)
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
@@ -612,28 +556,19 @@ func (f *S3) UploadPart(ctx context.Context, params *s3.UploadPartInput, optFns 
 // CompleteMultipartUpload assembles the listed parts into the object, with
 // the checks S3 makes, and ends the upload.
 func (f *S3) CompleteMultipartUpload(ctx context.Context, params *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
-	const op = "CompleteMultipartUpload"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.CompleteMultipartUploadFn != nil {
-		if out, err := f.CompleteMultipartUploadFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		return nil, noSuchUpload(op, "")
-	}
+	return call(ctx, f.Log, "S3", "CompleteMultipartUpload", params, optFns, f.CompleteMultipartUploadFn, f.completeMultipartUpload)
+}
+
+func (f *S3) completeMultipartUpload(params *s3.CompleteMultipartUploadInput) (*s3.CompleteMultipartUploadOutput, error) {
 	id := aws.ToString(params.UploadId)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.uploads[id]
 	if !ok || u.bucket != aws.ToString(params.Bucket) || u.key != aws.ToString(params.Key) {
-		return nil, noSuchUpload(op, id)
+		return nil, noSuchUpload(id)
 	}
 	invalid := func(code, format string, args ...any) error {
-		return s3Error(op, &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient})
+		return &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient}
 	}
 	if params.ChecksumType != "" && params.ChecksumType != u.typ {
 		return nil, invalid("InvalidRequest", "ChecksumType %s, the upload was created with %q", params.ChecksumType, u.typ)
@@ -687,12 +622,12 @@ func (f *S3) CompleteMultipartUpload(ctx context.Context, params *s3.CompleteMul
 		if u.typ == s3types.ChecksumTypeFullObject {
 			sum.value = checksumOf(u.alg, data)
 			if want != nil && *want != sum.value {
-				return nil, s3Error(op, badDigest("The full-object %s you specified did not match the calculated checksum (%s).", u.alg, sum.value))
+				return nil, badDigest("The full-object %s you specified did not match the calculated checksum (%s).", u.alg, sum.value)
 			}
 		} else {
 			sum.value = checksumOf(u.alg, partSums) + "-" + strconv.Itoa(len(listed))
 			if want != nil && strings.TrimSuffix(*want, "-"+strconv.Itoa(len(listed))) != strings.TrimSuffix(sum.value, "-"+strconv.Itoa(len(listed))) {
-				return nil, s3Error(op, badDigest("The composite %s you specified did not match the calculated checksum (%s).", u.alg, sum.value))
+				return nil, badDigest("The composite %s you specified did not match the calculated checksum (%s).", u.alg, sum.value)
 			}
 		}
 	}
@@ -712,25 +647,16 @@ func (f *S3) CompleteMultipartUpload(ctx context.Context, params *s3.CompleteMul
 // AbortMultipartUpload discards a multipart upload and its parts; an unknown
 // upload gives *s3types.NoSuchUpload.
 func (f *S3) AbortMultipartUpload(ctx context.Context, params *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
-	const op = "AbortMultipartUpload"
-	f.record(op, params, optFns)
-	if err := ctx.Err(); err != nil {
-		return nil, s3Error(op, err)
-	}
-	if f.AbortMultipartUploadFn != nil {
-		if out, err := f.AbortMultipartUploadFn(params); out != nil || err != nil {
-			return out, err
-		}
-	}
-	if params == nil {
-		return nil, noSuchUpload(op, "")
-	}
+	return call(ctx, f.Log, "S3", "AbortMultipartUpload", params, optFns, f.AbortMultipartUploadFn, f.abortMultipartUpload)
+}
+
+func (f *S3) abortMultipartUpload(params *s3.AbortMultipartUploadInput) (*s3.AbortMultipartUploadOutput, error) {
 	id := aws.ToString(params.UploadId)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.uploads[id]
 	if !ok || u.bucket != aws.ToString(params.Bucket) || u.key != aws.ToString(params.Key) {
-		return nil, noSuchUpload(op, id)
+		return nil, noSuchUpload(id)
 	}
 	delete(f.uploads, id)
 	return &s3.AbortMultipartUploadOutput{}, nil

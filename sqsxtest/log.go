@@ -1,33 +1,16 @@
-// Package fake provides in-memory, recording fakes of the SQS and S3 APIs
-// that package sqsx uses, for tests and runnable examples.
-//
-// [SQS] implements sqsx.SQSAPI with a minimal in-memory queue and [S3]
-// implements payload.S3API with an in-memory object store. Both record every
-// operation in a [Log]; give them the same Log (see [New]) to assert the order
-// of calls across the two services:
-//
-//	sqsFake, s3Fake := fake.New()
-//	client, _ := sqsx.New(sqsFake, s3Fake, func(o *sqsx.Options) { o.Bucket = "bucket" })
-//	// ... send a large message ...
-//	sqsFake.Log.Calls() // ["PutObject", "SendMessage"]
-//
-// Each operation has an override field, such as SQS.SendMessageFn, to inject
-// failures or canned results. Overrides are called after the call is recorded
-// and after the context is checked; if one returns a nil output and a nil
-// error, the fake goes on to do what it does by default. Errors an override
-// returns are passed to the caller unchanged; errors the fakes produce
-// themselves are wrapped in a *smithy.OperationError, as the SDK does.
-//
-// The fakes are safe for concurrent use. Set the override fields and other
-// configuration before the first call.
-package fake
+package sqsxtest
 
 import (
+	"context"
 	"sync"
+
+	"github.com/aws/smithy-go"
 )
 
 // Call is one operation recorded in a Log.
 type Call struct {
+	// Service is the service's SDK ServiceID: "SQS", "SNS" or "S3".
+	Service string
 	// Op is the operation name, e.g. "SendMessage" or "PutObject".
 	Op string
 	// Params is the input as the fake received it, e.g. a
@@ -35,9 +18,9 @@ type Call struct {
 	Params any
 	// OptFns is the number of per-call option functions passed.
 	OptFns int
-	// Options is the sqs.Options or s3.Options obtained by applying the
-	// per-call option functions to the zero value, so a test can see that
-	// they were passed through.
+	// Options is the sqs.Options, sns.Options or s3.Options obtained by
+	// applying the per-call option functions to the zero value, so a test
+	// can see that they were passed through.
 	Options any
 }
 
@@ -54,7 +37,7 @@ func (l *Log) add(c Call) {
 	l.calls = append(l.calls, c)
 }
 
-// Calls returns the names of the recorded operations, in order.
+// Calls returns the names of the recorded operations, in order; never nil.
 func (l *Log) Calls() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -107,8 +90,40 @@ func Params[T any](l *Log) []T {
 	return out
 }
 
-// New returns an SQS fake and an S3 fake that share one new Log.
+// New returns an SQS fake and an S3 fake that share one new Log. Pass
+// sqsFake.Log to [NewSNS] to record an SNS fake's calls there too.
 func New() (*SQS, *S3) {
 	log := &Log{}
 	return NewSQS(log), NewS3(log)
+}
+
+// call is what every operation of every fake does around its behaviour, do:
+// it records the call in log, fails if ctx is done, and lets the override
+// hook answer first (a nil output and nil error from hook fall through to
+// do). A nil params reaches do as the zero input. Errors from ctx and from do
+// are wrapped in a *smithy.OperationError, as the SDK wraps them; the hook's
+// are returned as they are.
+func call[In, Out, Opts any](ctx context.Context, log *Log, service, op string, params *In, optFns []func(*Opts),
+	hook func(*In) (*Out, error), do func(*In) (*Out, error)) (*Out, error) {
+	var o Opts
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	log.add(Call{Service: service, Op: op, Params: params, OptFns: len(optFns), Options: o})
+	if err := ctx.Err(); err != nil {
+		return nil, &smithy.OperationError{ServiceID: service, OperationName: op, Err: err}
+	}
+	if hook != nil {
+		if out, err := hook(params); out != nil || err != nil {
+			return out, err
+		}
+	}
+	if params == nil {
+		params = new(In)
+	}
+	out, err := do(params)
+	if err != nil {
+		return nil, &smithy.OperationError{ServiceID: service, OperationName: op, Err: err}
+	}
+	return out, nil
 }
