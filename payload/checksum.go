@@ -12,11 +12,13 @@ import (
 	"hash/crc64"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // UploadChecksumAlgorithm is the checksum algorithm of every object the store
@@ -122,10 +124,9 @@ func (s *Store) open(ctx context.Context, p Pointer, limit int64) (*objectReader
 	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(p.Bucket),
 		Key:    aws.String(p.Key),
-		// Ask S3 for the object's checksums. The SDK also validates a
-		// full-object one as the body is read.
+		// Ask S3 for the object's checksums; objectReader verifies them.
 		ChecksumMode: s3types.ChecksumModeEnabled,
-	}, s.opts.S3ClientOptions...)
+	}, append(slices.Clip(s.opts.S3ClientOptions), withoutSDKValidation)...)
 	if err != nil {
 		return nil, nil, s.wrap("GetObject", p, err)
 	}
@@ -142,6 +143,22 @@ func (s *Store) open(ctx context.Context, p Pointer, limit int64) (*objectReader
 		r.sum, r.h = sum, newChecksumHash(sum.alg)
 	}
 	return r, out.Metadata, nil
+}
+
+// sdkValidationID is the ID of the SDK's middleware that validates a
+// response's checksum as its body is read (service/internal/checksum).
+const sdkValidationID = "AWSChecksum:ValidateOutputPayloadChecksum"
+
+// withoutSDKValidation removes the SDK's validation of the GetObject
+// response's checksum: objectReader computes the same hash, for every
+// algorithm S3 may return (the SDK skips some), and reports a mismatch as
+// ErrChecksumMismatch; one pass over the bytes is enough. Should the SDK
+// rename the middleware, nothing is removed and both validate.
+func withoutSDKValidation(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		stack.Deserialize.Remove(sdkValidationID)
+		return nil
+	})
 }
 
 // objectReader is the body Open returns. It counts and hashes what it reads

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -459,17 +460,34 @@ func (s *Store) GetShared(ctx context.Context, p Pointer) (body string, shared b
 		return "", false, err
 	}
 	defer r.Close()
-	var sb strings.Builder
-	if r.size > 0 {
-		// One allocation of the right size, and no copy when String is called.
-		sb.Grow(int(r.size))
-	}
 	// The reader checks the length and the checksum, and its errors are
 	// already *Error values.
-	if _, err := io.Copy(&sb, r); err != nil {
+	b, err := readAll(r)
+	if err != nil {
 		return "", false, err
 	}
-	return sb.String(), isShared(md), nil
+	// b is never written again: the string shares its bytes.
+	return unsafe.String(unsafe.SliceData(b), len(b)), isShared(md), nil
+}
+
+// readAll reads r to its end. When S3 announced the size, the bytes go
+// straight into one buffer of that size (one copy, no growth); otherwise r
+// enforces its limit as the buffer grows.
+func readAll(r *objectReader) ([]byte, error) {
+	if r.size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, r.size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	// The end of the body is where the reader verifies the length and the
+	// checksum.
+	var one [1]byte
+	if _, err := r.Read(one[:]); err != io.EOF {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Delete removes the object p points to. Deleting a missing object succeeds.
