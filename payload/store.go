@@ -484,10 +484,20 @@ func readAll(r *objectReader) ([]byte, error) {
 	// The end of the body is where the reader verifies the length and the
 	// checksum.
 	var one [1]byte
-	if _, err := r.Read(one[:]); err != io.EOF {
-		return nil, err
+	for {
+		n, err := r.Read(one[:])
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return nil, err
+		case n > 0:
+			// The reader fails a body longer than announced; this is
+			// only a guard.
+			return nil, r.s.wrap("GetObject", r.p, fmt.Errorf("read more than the %d bytes S3 announced", r.size))
+		}
+		// 0 bytes and no error: io.Reader allows it; read again.
 	}
-	return b, nil
 }
 
 // Delete removes the object p points to. Deleting a missing object succeeds.
