@@ -40,52 +40,6 @@ export SQSX_INTEROP_PYTHON="$root/$venv/bin/python"
 log "go vet -tags interop ./interop/..."
 go vet -tags interop ./interop/...
 
-# run_backend BACKEND runs the matrix against BACKEND's servers, prints the
-# package results and failures, and adds its counts to the totals.
-total_passed=0 total_failed=0 total_skipped=0 status=0
-run_backend() {
-  local backend=$1 out rc passed failed skipped
-  shift
-  log "local servers: $backend"
-  # The matrix needs no MinIO.
-  SQSX_BACKEND=$backend SQSX_MINIO=off scripts/servers.sh start
-  trap 'scripts/servers.sh stop' EXIT
-  out=$(mktemp)
-  set +e
-  (
-    # shellcheck disable=SC1091
-    source "$SQSX_SERVERS_HOME/env"
-    # With the servers and peers in place, a test that cannot use them fails.
-    export CI=true
-    log "go test -race -tags interop ./interop/... ($backend)"
-    go test -race -tags interop -count=1 -timeout 15m -v "$@" ./interop/...
-  ) >"$out" 2>&1
-  rc=$?
-  set -e
-  scripts/servers.sh stop
-  trap - EXIT
-  grep -E '^(ok|FAIL|panic:)|--- (FAIL|SKIP)|interop_test.go:[0-9]+: .* jobs in ' "$out" || true
-  if [ $rc -ne 0 ]; then
-    echo "go test failed against $backend; full output:" >&2
-    cat "$out" >&2
-    status=$rc
-  fi
-  passed=$(grep -c -- '--- PASS' "$out" || true)
-  failed=$(grep -c -- '--- FAIL' "$out" || true)
-  skipped=$(grep -c -- '--- SKIP' "$out" || true)
-  rm -f "$out"
-  echo "$backend: $passed passed, $failed failed, $skipped skipped"
-  total_passed=$((total_passed + passed))
-  total_failed=$((total_failed + failed))
-  total_skipped=$((total_skipped + skipped))
-}
-
-for backend in ${SQSX_BACKENDS:-emulators moto}; do
-  run_backend "$backend" "$@"
-done
-echo "total: $total_passed passed, $total_failed failed, $total_skipped skipped"
-if [ "$total_skipped" -ne 0 ]; then
-  echo "tests were skipped; every cell must run here" >&2
-  exit 1
-fi
-exit $status
+# shellcheck source=scripts/backends.sh
+source scripts/backends.sh
+run_on_backends 'interop_test.go:[0-9]+: .* jobs in ' off go test -race -tags interop -count=1 -timeout 15m -v "$@" ./interop/...
