@@ -468,13 +468,15 @@ func TestSendMessageThresholdFromQueueReadOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 60)
 	for i := range 60 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			<-start
 			_, err := e.client.SendMessage(context.Background(), &sqs.SendMessageInput{
 				QueueUrl: aws.String(queues[i%3]), MessageBody: aws.String(strings.Repeat("x", 2000+i%2*100)),
 			})
 			errs <- err
-		})
+		}()
 	}
 	close(start)
 	wg.Wait()

@@ -212,7 +212,8 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 
 	var receivers sync.WaitGroup
 	for range o.Receivers {
-		receivers.Go(r.receive)
+		receivers.Add(1)
+		go func() { defer receivers.Done(); r.receive() }()
 	}
 	<-rctx.Done()
 
@@ -363,14 +364,16 @@ func (r *run) dispatch(ds []*delivery) {
 	case r.mode == modeBatch && r.fifo:
 		r.enqueue("", ds)
 	case r.mode == modeBatch:
-		r.wg.Go(func() { r.process(ds) })
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.process(ds) }()
 	case r.fifo:
 		for _, d := range ds {
 			r.enqueue(d.msg.GroupID, []*delivery{d})
 		}
 	default:
 		for _, d := range ds {
-			r.wg.Go(func() { r.process([]*delivery{d}) })
+			r.wg.Add(1)
+			go func() { defer r.wg.Done(); r.process([]*delivery{d}) }()
 		}
 	}
 }
@@ -386,7 +389,9 @@ func (r *run) enqueue(group string, item []*delivery) {
 	if running {
 		return
 	}
-	r.wg.Go(func() {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
 		for {
 			r.groupMu.Lock()
 			q := r.groups[group]
@@ -412,7 +417,7 @@ func (r *run) enqueue(group string, item []*delivery) {
 				}
 			}
 		}
-	})
+	}()
 }
 
 // process handles one item (one message, or a batch in RunBatch) from

@@ -925,7 +925,9 @@ func TestStoreConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for i := range 16 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			body := strings.Repeat(fmt.Sprint(i), 1000+i)
 			p, err := s.Put(t.Context(), body)
 			if err != nil {
@@ -938,7 +940,7 @@ func TestStoreConcurrentUse(t *testing.T) {
 				return
 			}
 			errs <- s.DeleteAll(t.Context(), []Pointer{p})
-		})
+		}()
 	}
 	wg.Wait()
 	close(errs)

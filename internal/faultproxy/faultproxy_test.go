@@ -885,7 +885,9 @@ func TestConcurrency(t *testing.T) {
 	const workers, each = 8, 40
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			c := &http.Client{Transport: &http.Transport{Proxy: nil}}
 			for i := range each {
 				path := "/blob?n=" + strconv.Itoa(100*(w+i))
@@ -894,11 +896,13 @@ func TestConcurrency(t *testing.T) {
 				}
 				do(t, c, http.MethodPost, p.URL()+path, strings.NewReader("x"), nil)
 			}
-		})
+		}()
 	}
 	stop := make(chan struct{})
 	var ctl sync.WaitGroup
-	ctl.Go(func() {
+	ctl.Add(1)
+	go func() {
+		defer ctl.Done()
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -923,7 +927,7 @@ func TestConcurrency(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-	})
+	}()
 	wg.Wait()
 	close(stop)
 	ctl.Wait()

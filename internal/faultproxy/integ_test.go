@@ -311,7 +311,9 @@ func sampleHeap() (peak *uint64, stop func()) {
 	peak = new(uint64)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		var ms runtime.MemStats
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
@@ -324,7 +326,7 @@ func sampleHeap() (peak *uint64, stop func()) {
 			case <-tick.C:
 			}
 		}
-	})
+	}()
 	var once sync.Once
 	return peak, func() { once.Do(func() { close(done); wg.Wait() }) }
 }
