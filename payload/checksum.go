@@ -121,6 +121,18 @@ func (s *Store) open(ctx context.Context, p Pointer, limit int64) (*objectReader
 	if err := s.Check(p); err != nil {
 		return nil, nil, s.wrap("GetObject", p, err)
 	}
+	ctx, done := s.download(ctx, p)
+	r, md, err := s.getObject(ctx, p, limit)
+	if err != nil {
+		done(0, err)
+		return nil, nil, err
+	}
+	r.done = done
+	return r, md, nil
+}
+
+// getObject is open without its span.
+func (s *Store) getObject(ctx context.Context, p Pointer, limit int64) (*objectReader, map[string]string, error) {
 	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(p.Bucket),
 		Key:    aws.String(p.Key),
@@ -173,6 +185,20 @@ type objectReader struct {
 	sum   objectChecksum
 	h     hash.Hash // nil: nothing to verify
 	err   error     // sticky: io.EOF or a *Error
+	// done, if set, ends the download span with the bytes read and the
+	// read's outcome; called once, at the end of the body or on Close.
+	done func(n int64, err error)
+}
+
+// end calls done once.
+func (r *objectReader) end(err error) {
+	if r.done != nil {
+		if err == io.EOF {
+			err = nil
+		}
+		r.done(r.n, err)
+		r.done = nil
+	}
 }
 
 func (r *objectReader) Read(b []byte) (int, error) {
@@ -206,6 +232,7 @@ func (r *objectReader) Read(b []byte) (int, error) {
 		err = r.s.wrap("GetObject", r.p, err)
 	}
 	r.err = err
+	r.end(err)
 	return n, err
 }
 
@@ -236,6 +263,7 @@ func (r *objectReader) Close() error {
 	}
 	err := r.body.Close()
 	r.body = nil
+	r.end(nil) // closed before its end: what was read was read
 	if r.err == nil {
 		r.err = r.s.wrap("GetObject", r.p, fmt.Errorf("read after Close: %w", os.ErrClosed))
 	}

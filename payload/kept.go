@@ -109,11 +109,11 @@ func (s *Store) Discard(ctx context.Context, op string, definite bool, err error
 		return err
 	}
 	if !definite {
-		return &KeptError{Op: op, Pointers: ps, Ambiguous: true, Err: err}
+		err = &KeptError{Op: op, Pointers: ps, Ambiguous: true, Err: err}
+	} else if derr := s.deleteDetached(ctx, ps); derr != nil {
+		err = &KeptError{Op: op, Pointers: ps, Err: err, CleanupErr: derr}
 	}
-	if derr := s.deleteDetached(ctx, ps); derr != nil {
-		return &KeptError{Op: op, Pointers: ps, Err: err, CleanupErr: derr}
-	}
+	s.reportKept(ctx, err)
 	return err
 }
 

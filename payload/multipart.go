@@ -74,6 +74,11 @@ func (s *Store) PutReader(ctx context.Context, r io.Reader) (Pointer, int64, err
 // returns a *Error. Cancelling ctx takes effect when the Read in progress
 // returns: PutReaderAt cannot interrupt a Read that blocks.
 func (s *Store) PutReaderAt(ctx context.Context, p Pointer, r io.Reader) (int64, error) {
+	return s.upload(ctx, p, func(ctx context.Context) (int64, error) { return s.putReaderAt(ctx, p, r) })
+}
+
+// putReaderAt is PutReaderAt without its span.
+func (s *Store) putReaderAt(ctx context.Context, p Pointer, r io.Reader) (int64, error) {
 	hint := int64(-1)
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = int64(l.Len())

@@ -14,9 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sqsx/sqsx/internal/outcome"
+	"github.com/sqsx/sqsx/internal/telemetry"
 )
 
 // S3API is an S3 client that can invoke PutObject, GetObject, DeleteObject,
@@ -145,6 +148,17 @@ type StoreOptions struct {
 
 	// S3ClientOptions are passed to every S3 call.
 	S3ClientOptions []func(*s3.Options)
+
+	// TracerProvider traces the store's uploads, downloads and deletions
+	// (see docs/observability.md); give the S3 client the same provider
+	// (s3.Options.TracerProvider) so that its spans nest under them.
+	// Default: the S3 client's, when it is an *s3.Client, else none.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider measures the store's uploads, downloads, deletions and
+	// the objects failed calls leave. Default: the S3 client's, when it is
+	// an *s3.Client, else none.
+	MeterProvider metrics.MeterProvider
 }
 
 // validate returns every problem with o, joined.
@@ -201,8 +215,12 @@ type Store struct {
 	opts    StoreOptions
 	allowed map[string]bool
 
+	tracer  telemetry.Tracer
+	metrics *telemetry.Metrics
+
 	// bufs recycles part buffers of opts.PartSize bytes across uploads.
 	bufs sync.Pool
+
 	// onPartBuffers, if set, is called with the number of part buffers in
 	// use each time PutReader takes one.
 	onPartBuffers func(inUse int)
@@ -218,7 +236,8 @@ func NewStore(api S3API, opts StoreOptions) (*Store, error) {
 	opts.AllowedKeyPrefixes = slices.Clone(opts.AllowedKeyPrefixes)
 	opts.PutObjectOptions = slices.Clone(opts.PutObjectOptions)
 	opts.CreateMultipartUploadOptions = slices.Clone(opts.CreateMultipartUploadOptions)
-	opts.S3ClientOptions = slices.Clone(opts.S3ClientOptions)
+	opts.S3ClientOptions = append(slices.Clone(opts.S3ClientOptions), withUserAgent)
+	resolveTelemetry(api, &opts)
 	if opts.SSEKMSKeyID != "" && opts.ServerSideEncryption == "" {
 		opts.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
 	}
@@ -240,7 +259,8 @@ func NewStore(api S3API, opts StoreOptions) (*Store, error) {
 	case opts.MaxPayloadSize < 0:
 		opts.MaxPayloadSize = 0 // no limit
 	}
-	s := &Store{s3: api, opts: opts, allowed: map[string]bool{}}
+	s := &Store{s3: api, opts: opts, allowed: map[string]bool{},
+		tracer: telemetry.NewTracer(opts.TracerProvider), metrics: telemetry.NewMetrics(opts.MeterProvider)}
 	if opts.Bucket != "" {
 		s.allowed[opts.Bucket] = true
 	}
@@ -364,7 +384,11 @@ func (s *Store) Put(ctx context.Context, body string) (Pointer, error) {
 func (s *Store) PutAt(ctx context.Context, p Pointer, body string) error {
 	// A SectionReader, unlike strings.Reader, has no WriteTo: the SDK's
 	// checksum then streams the body instead of copying it whole.
-	return s.putObject(ctx, p, io.NewSectionReader(strings.NewReader(body), 0, int64(len(body))), int64(len(body)))
+	_, err := s.upload(ctx, p, func(ctx context.Context) (int64, error) {
+		n := int64(len(body))
+		return n, s.putObject(ctx, p, io.NewSectionReader(strings.NewReader(body), 0, n), n)
+	})
+	return err
 }
 
 // putObject uploads body, of size bytes, at p with one PutObject. The SDK
@@ -412,6 +436,7 @@ func (s *Store) undoPut(ctx context.Context, op string, p Pointer, t *outcome.Tr
 // deletion failed.
 func (s *Store) deleteLeft(ctx context.Context, op string, p Pointer, err error) error {
 	if derr := s.deleteDetached(ctx, []Pointer{p}); derr != nil {
+		// upload reports it.
 		return &KeptError{Op: op, Pointers: []Pointer{p}, Err: err, CleanupErr: derr}
 	}
 	return err
@@ -505,13 +530,17 @@ func (s *Store) Delete(ctx context.Context, p Pointer) error {
 	if err := s.Check(p); err != nil {
 		return s.wrap("DeleteObject", p, err)
 	}
+	ctx, done := s.deleteSpan(ctx, "DeleteObject", 1)
 	_, err := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{
 		Bucket: aws.String(p.Bucket),
 		Key:    aws.String(p.Key),
 	}, s.opts.S3ClientOptions...)
 	if err != nil {
-		return s.wrap("DeleteObject", p, err)
+		err = s.wrap("DeleteObject", p, err)
+		done(p.Bucket, 0, err)
+		return err
 	}
+	done(p.Bucket, 1, nil)
 	return nil
 }
 
@@ -534,26 +563,37 @@ func (s *Store) DeleteAll(ctx context.Context, ps []Pointer) error {
 	}
 	for _, bucket := range buckets {
 		for chunk := range slices.Chunk(byBucket[bucket], maxDeleteObjects) {
-			out, err := s.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-				Bucket: aws.String(bucket),
-				Delete: &s3types.Delete{Objects: chunk, Quiet: aws.Bool(true)},
-			}, s.opts.S3ClientOptions...)
-			if err != nil {
-				for _, o := range chunk {
-					errs = append(errs, s.wrap("DeleteObjects", Pointer{bucket, aws.ToString(o.Key)}, err))
-				}
-				continue
-			}
-			for _, e := range out.Errors {
-				if aws.ToString(e.Code) == "NoSuchKey" {
-					continue // Already gone, which is what a delete wants.
-				}
-				errs = append(errs, s.wrap("DeleteObjects", Pointer{bucket, aws.ToString(e.Key)},
-					&smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}))
-			}
+			errs = append(errs, s.deleteObjects(ctx, bucket, chunk)...)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deleteObjects deletes the objects of chunk from bucket with one
+// DeleteObjects and returns the failures, each a *Error naming its object.
+func (s *Store) deleteObjects(ctx context.Context, bucket string, chunk []s3types.ObjectIdentifier) []error {
+	ctx, done := s.deleteSpan(ctx, "DeleteObjects", len(chunk))
+	out, err := s.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+		Bucket: aws.String(bucket),
+		Delete: &s3types.Delete{Objects: chunk, Quiet: aws.Bool(true)},
+	}, s.opts.S3ClientOptions...)
+	var errs []error
+	if err != nil {
+		for _, o := range chunk {
+			errs = append(errs, s.wrap("DeleteObjects", Pointer{bucket, aws.ToString(o.Key)}, err))
+		}
+		done(bucket, 0, err)
+		return errs
+	}
+	for _, e := range out.Errors {
+		if aws.ToString(e.Code) == "NoSuchKey" {
+			continue // Already gone, which is what a delete wants.
+		}
+		errs = append(errs, s.wrap("DeleteObjects", Pointer{bucket, aws.ToString(e.Key)},
+			&smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}))
+	}
+	done(bucket, len(chunk)-len(errs), errors.Join(errs...))
+	return errs
 }
 
 // wrap returns err as a *Error, adding ErrNotFound when a read finds no
