@@ -12,6 +12,7 @@ import (
 
 	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/internal/outcome"
+	"github.com/sqsx/sqsx/internal/telemetry"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -22,7 +23,8 @@ import (
 //
 // A Client is safe for concurrent use. Do not change the Options after New.
 type Client struct {
-	sqs   SQSAPI
+	sqs   SQSAPI // as given to New
+	api   uaSQS  // sqs, adding the user-agent key
 	store *payload.Store
 	opts  Options
 	core  *offload.Core[types.MessageAttributeValue]
@@ -43,6 +45,7 @@ func New(sqsAPI SQSAPI, s3API S3API, optFns ...func(*Options)) (*Client, error) 
 		return nil, errors.New("sqsx: SQS client is nil")
 	}
 	o := offload.Apply(optFns)
+	resolveTelemetry(sqsAPI, &o)
 	cfg, err := sqsService.Resolve(offload.Config{Threshold: o.Threshold, AttributeName: o.AttributeName,
 		BatchSizeLimit: o.BatchSizeLimit, AlwaysThroughS3: o.AlwaysThroughS3, Concurrency: o.Concurrency, Logger: o.Logger})
 	o.Threshold, o.AttributeName, o.BatchSizeLimit = cfg.Threshold, cfg.AttributeName, cfg.BatchSizeLimit
@@ -52,8 +55,10 @@ func New(sqsAPI SQSAPI, s3API S3API, optFns ...func(*Options)) (*Client, error) 
 	if err = errors.Join(err, serr); err != nil {
 		return nil, fmt.Errorf("sqsx: invalid Options: %w", err)
 	}
-	core := &offload.Core[types.MessageAttributeValue]{Service: sqsService, Config: cfg, Store: store}
-	return &Client{sqs: sqsAPI, store: store, opts: o, core: core}, nil
+	core := &offload.Core[types.MessageAttributeValue]{Service: sqsService, Config: cfg, Store: store,
+		Telemetry: offload.Telemetry{Tracer: telemetry.NewTracer(o.TracerProvider), Metrics: telemetry.NewMetrics(o.MeterProvider),
+			Traceparent: o.PropagateTraceparent}}
+	return &Client{sqs: sqsAPI, api: uaSQS{sqsAPI}, store: store, opts: o, core: core}, nil
 }
 
 // sqsService describes SQS to the offload rules.
@@ -65,6 +70,9 @@ var sqsService = &offload.Service[types.MessageAttributeValue]{
 	},
 	Number: func(s string) types.MessageAttributeValue {
 		return types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(s)}
+	},
+	String: func(s string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(s)}
 	},
 }
 
@@ -85,7 +93,7 @@ type queueInfo struct {
 // once (see offload.Targets).
 func (c *Client) queueAttributes(ctx context.Context, queueURL string, optFns []func(*sqs.Options)) (queueInfo, error) {
 	return c.queues.Get(ctx, queueURL, func(ctx context.Context) (queueInfo, error) {
-		out, err := c.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		out, err := c.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 			QueueUrl: aws.String(queueURL),
 			AttributeNames: []types.QueueAttributeName{
 				types.QueueAttributeNameMaximumMessageSize,

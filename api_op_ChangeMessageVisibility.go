@@ -15,18 +15,18 @@ import (
 // handle of an offloaded message. params is not modified.
 func (c *Client) ChangeMessageVisibility(ctx context.Context, params *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
 	if params == nil {
-		return c.sqs.ChangeMessageVisibility(ctx, params, optFns...)
+		return c.api.ChangeMessageVisibility(ctx, params, optFns...)
 	}
 	h, err := payload.ParseReceiptHandle(aws.ToString(params.ReceiptHandle))
 	if err != nil {
 		return nil, &InputError{Op: "ChangeMessageVisibility", Field: "ReceiptHandle", Err: err}
 	}
 	if !h.HasPointer() {
-		return c.sqs.ChangeMessageVisibility(ctx, params, optFns...)
+		return c.api.ChangeMessageVisibility(ctx, params, optFns...)
 	}
 	in := *params
 	in.ReceiptHandle = aws.String(h.Original)
-	return c.sqs.ChangeMessageVisibility(ctx, &in, optFns...)
+	return c.api.ChangeMessageVisibility(ctx, &in, optFns...)
 }
 
 // ChangeMessageVisibilityBatch changes the visibility timeout of up to 10
@@ -35,7 +35,7 @@ func (c *Client) ChangeMessageVisibility(ctx context.Context, params *sqs.Change
 // entry (CodeInvalidReceiptHandle) and is not sent. params is not modified.
 func (c *Client) ChangeMessageVisibilityBatch(ctx context.Context, params *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
 	if params == nil || len(params.Entries) == 0 {
-		return c.sqs.ChangeMessageVisibilityBatch(ctx, params, optFns...)
+		return c.api.ChangeMessageVisibilityBatch(ctx, params, optFns...)
 	}
 	in := *params
 	in.Entries = make([]types.ChangeMessageVisibilityBatchRequestEntry, 0, len(params.Entries))
@@ -52,7 +52,7 @@ func (c *Client) ChangeMessageVisibilityBatch(ctx context.Context, params *sqs.C
 	if len(in.Entries) == 0 {
 		return &sqs.ChangeMessageVisibilityBatchOutput{Failed: local}, nil
 	}
-	out, err := c.sqs.ChangeMessageVisibilityBatch(ctx, &in, optFns...)
+	out, err := c.api.ChangeMessageVisibilityBatch(ctx, &in, optFns...)
 	if err != nil {
 		return nil, err
 	}

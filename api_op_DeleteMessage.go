@@ -27,19 +27,27 @@ import (
 func (c *Client) DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
 	const op = "DeleteMessage"
 	if params == nil {
-		return c.sqs.DeleteMessage(ctx, params, optFns...)
+		return c.api.DeleteMessage(ctx, params, optFns...)
 	}
+	ctx, span := c.startDelete(ctx, op, aws.ToString(params.QueueUrl), 0)
+	out, err := c.deleteMessage(ctx, op, params, optFns)
+	span.end(ctx, err)
+	return out, err
+}
+
+// deleteMessage is DeleteMessage without its span.
+func (c *Client) deleteMessage(ctx context.Context, op string, params *sqs.DeleteMessageInput, optFns []func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
 	h, err := c.parseHandle(aws.ToString(params.ReceiptHandle))
 	if err != nil {
 		return nil, &InputError{Op: op, Field: "ReceiptHandle", Err: err}
 	}
 	if !h.HasPointer() {
-		return c.sqs.DeleteMessage(ctx, params, optFns...)
+		return c.api.DeleteMessage(ctx, params, optFns...)
 	}
 	in := *params
 	in.ReceiptHandle = aws.String(h.Original)
 	var t outcome.Tracker
-	out, err := c.sqs.DeleteMessage(ctx, &in, append(slices.Clip(optFns), tracked(&t))...)
+	out, err := c.api.DeleteMessage(ctx, &in, append(slices.Clip(optFns), tracked(&t))...)
 	if err != nil {
 		return nil, keptOnDeleteFailure(op, &t, err, h.Pointer)
 	}

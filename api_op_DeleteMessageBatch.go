@@ -28,8 +28,17 @@ import (
 // a *PayloadError per object. params is not modified.
 func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	if params == nil || len(params.Entries) == 0 {
-		return c.sqs.DeleteMessageBatch(ctx, params, optFns...)
+		return c.api.DeleteMessageBatch(ctx, params, optFns...)
 	}
+	const op = "DeleteMessageBatch"
+	ctx, span := c.startDelete(ctx, op, aws.ToString(params.QueueUrl), len(params.Entries))
+	out, err := c.deleteMessageBatch(ctx, params, optFns)
+	span.end(ctx, err)
+	return out, err
+}
+
+// deleteMessageBatch is DeleteMessageBatch without its span.
+func (c *Client) deleteMessageBatch(ctx context.Context, params *sqs.DeleteMessageBatchInput, optFns []func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	in := *params
 	in.Entries = make([]types.DeleteMessageBatchRequestEntry, 0, len(params.Entries))
 	pointers := map[string]payload.Pointer{}
@@ -50,7 +59,7 @@ func (c *Client) DeleteMessageBatch(ctx context.Context, params *sqs.DeleteMessa
 		return &sqs.DeleteMessageBatchOutput{Failed: local}, nil
 	}
 	var t outcome.Tracker
-	out, err := c.sqs.DeleteMessageBatch(ctx, &in, append(slices.Clip(optFns), tracked(&t))...)
+	out, err := c.api.DeleteMessageBatch(ctx, &in, append(slices.Clip(optFns), tracked(&t))...)
 	if err != nil {
 		return nil, keptOnDeleteFailure("DeleteMessageBatch", &t, err, slices.Collect(maps.Values(pointers))...)
 	}

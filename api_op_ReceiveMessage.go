@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sqsx/sqsx/internal/offload"
+	"github.com/sqsx/sqsx/internal/telemetry"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -51,8 +53,16 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	if params != nil {
 		in = *params
 	}
+	ctx, span := c.startReceive(ctx, &in)
+	out, err := c.receiveMessages(ctx, &in, fetch, optFns)
+	span.end(out, err)
+	return out, err
+}
+
+// receiveMessages is receive without its span, for in, which it may change.
+func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInput, fetch bool, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	in.MessageAttributeNames = withReservedNames(in.MessageAttributeNames)
-	out, err := c.sqs.ReceiveMessage(ctx, &in, optFns...)
+	out, err := c.api.ReceiveMessage(ctx, in, optFns...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +76,13 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	g.SetLimit(c.core.Concurrency)
 	for i := range out.Messages {
 		if errs[i] = checkAttributesMD5(&out.Messages[i]); errs[i] != nil {
+			c.core.Metrics.ResolveFailed(ctx, offload.Destination(aws.ToString(in.QueueUrl)), UnresolvedCode(errs[i]))
 			if c.opts.Unresolved == UnresolvedFail {
 				return nil, errs[i]
 			}
 			continue
 		}
-		resolve := c.resolver(&out.Messages[i], fetch)
+		resolve := c.tracedResolver(aws.ToString(in.QueueUrl), &out.Messages[i], fetch)
 		if resolve == nil {
 			continue
 		}
@@ -86,7 +97,7 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return c.settle(ctx, &in, out, received, errs, optFns)
+	return c.settle(ctx, in, out, received, errs, optFns)
 }
 
 // settle applies Options.Unresolved to the messages of out that failed to
@@ -122,8 +133,9 @@ func (c *Client) settle(ctx context.Context, in *sqs.ReceiveMessageInput, out *s
 	}
 	c.deleteUnresolved(ctx, in.QueueUrl, unresolved, toDelete, optFns)
 	for _, u := range unresolved {
-		c.core.Logger.Warn("sqsx: a received message's payload could not be resolved",
-			"messageId", u.MessageID, "code", u.Code, "action", u.Action.String(), "error", u.Err)
+		c.core.Logger.WarnContext(ctx, "sqsx: a received message's payload could not be resolved",
+			telemetry.AttrDestination, offload.Destination(aws.ToString(in.QueueUrl)), telemetry.AttrMessageID, u.MessageID,
+			telemetry.AttrErrorType, u.Code, telemetry.AttrOutcome, u.Action.String(), "error", u.Err)
 	}
 	out.ResultMetadata.Set(unresolvedKey{}, unresolved)
 	if c.opts.Unresolved == UnresolvedReturn {
@@ -151,7 +163,7 @@ func (c *Client) deleteUnresolved(ctx context.Context, queueURL *string, unresol
 		})
 	}
 	failed := map[int]error{}
-	dout, err := c.sqs.DeleteMessageBatch(dctx, in, optFns...)
+	dout, err := c.api.DeleteMessageBatch(dctx, in, optFns...)
 	if err != nil {
 		for n := range toDelete {
 			failed[n] = err

@@ -39,6 +39,18 @@ func (c *Client) SendMessage(ctx context.Context, params *sqs.SendMessageInput, 
 	if params == nil {
 		params = &sqs.SendMessageInput{}
 	}
+	ctx, span := c.core.StartSend(ctx, op, "send", aws.ToString(params.QueueUrl), 0)
+	out, err := c.sendMessage(ctx, op, propagate(span, params), optFns)
+	if err != nil {
+		span.End(ctx, nil, nil, err)
+		return nil, err
+	}
+	span.End(ctx, &out.ResultMetadata, out.MessageId, nil)
+	return out, nil
+}
+
+// sendMessage is SendMessage without its span.
+func (c *Client) sendMessage(ctx context.Context, op string, params *sqs.SendMessageInput, optFns []func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	m := message{Body: aws.ToString(params.MessageBody), Attrs: params.MessageAttributes}
 	if err := c.core.Check(op, m); err != nil {
 		return nil, err
@@ -64,6 +76,6 @@ func (c *Client) sendOp(op string, params *sqs.SendMessageInput) offload.Op[type
 	}
 	metadata := func(out *sqs.SendMessageOutput) *middleware.Metadata { return &out.ResultMetadata }
 	return offload.Op[types.MessageAttributeValue, *sqs.SendMessageInput, *sqs.SendMessageOutput, sqs.Options]{
-		Name: op, Call: c.sqs.SendMessage, Install: tracked, Input: input, Metadata: metadata,
+		Name: op, Call: c.api.SendMessage, Install: tracked, Input: input, Metadata: metadata,
 	}
 }

@@ -33,9 +33,22 @@ import (
 // SQS unchanged, so that it returns its usual error. params is not modified.
 func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	if params == nil || !batchplan.Acceptable(params.Entries, func(e types.SendMessageBatchRequestEntry) *string { return e.Id }) {
-		return c.sqs.SendMessageBatch(ctx, params, optFns...)
+		return c.api.SendMessageBatch(ctx, params, optFns...)
 	}
 	const op = "SendMessageBatch"
+	ctx, span := c.core.StartSend(ctx, op, "send", aws.ToString(params.QueueUrl), len(params.Entries))
+	out, err := c.sendMessageBatch(ctx, op, params, span, optFns)
+	if err != nil {
+		span.EndBatch(ctx, nil, err)
+		return nil, err
+	}
+	span.EndBatch(ctx, &out.ResultMetadata, nil)
+	return out, nil
+}
+
+// sendMessageBatch is SendMessageBatch without its span, which the
+// entries' trace context comes from.
+func (c *Client) sendMessageBatch(ctx context.Context, op string, params *sqs.SendMessageBatchInput, span *offload.SendSpan[types.MessageAttributeValue], optFns []func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	queueURL := aws.ToString(params.QueueUrl)
 	call, optFns, err := c.call(ctx, op, queueURL, optFns)
 	if err != nil {
@@ -43,7 +56,7 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	}
 	entries := make([]*offload.Entry[types.MessageAttributeValue], len(params.Entries))
 	for i, e := range params.Entries {
-		entries[i] = &offload.Entry[types.MessageAttributeValue]{ID: e.Id, Msg: message{Body: aws.ToString(e.MessageBody), Attrs: e.MessageAttributes}}
+		entries[i] = &offload.Entry[types.MessageAttributeValue]{ID: e.Id, Msg: message{Body: aws.ToString(e.MessageBody), Attrs: span.WithTraceparent(e.MessageAttributes)}}
 	}
 	b, err := c.core.PlanBatch(ctx, op, entries, call)
 	if err != nil {
@@ -53,6 +66,8 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	in.Entries = make([]types.SendMessageBatchRequestEntry, 0, len(entries))
 	for i, be := range b.Entries {
 		e := params.Entries[i]
+		e.MessageAttributes = be.Attrs
+		e.MessageSystemAttributes = withTraceHeader(e.MessageSystemAttributes, span)
 		switch {
 		case be.Failure != nil:
 			continue
@@ -66,7 +81,7 @@ func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBa
 	if len(in.Entries) == 0 {
 		return &sqs.SendMessageBatchOutput{Failed: local}, nil
 	}
-	out, err := offload.SendBatch(ctx, c.core, op, b, c.sqs.SendMessageBatch, &in, optFns, tracked,
+	out, err := offload.SendBatch(ctx, c.core, op, b, c.api.SendMessageBatch, &in, optFns, tracked,
 		func(out *sqs.SendMessageBatchOutput) ([]*string, *middleware.Metadata) {
 			ids := make([]*string, len(out.Failed))
 			for i, f := range out.Failed {

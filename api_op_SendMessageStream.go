@@ -28,6 +28,18 @@ func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageI
 	if params == nil {
 		params = &sqs.SendMessageInput{}
 	}
+	ctx, span := c.core.StartSend(ctx, op, "send", aws.ToString(params.QueueUrl), 0)
+	out, err := c.sendMessageStream(ctx, op, propagate(span, params), body, optFns)
+	if err != nil {
+		span.End(ctx, nil, nil, err)
+		return nil, err
+	}
+	span.End(ctx, &out.ResultMetadata, out.MessageId, nil)
+	return out, nil
+}
+
+// sendMessageStream is SendMessageStream without its span.
+func (c *Client) sendMessageStream(ctx context.Context, op string, params *sqs.SendMessageInput, body io.Reader, optFns []func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	if err := c.core.CheckStream(op, params.MessageBody != nil, body, params.MessageAttributes); err != nil {
 		return nil, err
 	}
@@ -39,6 +51,6 @@ func (c *Client) SendMessageStream(ctx context.Context, params *sqs.SendMessageI
 		func(body string) (*sqs.SendMessageOutput, error) {
 			in := *params
 			in.MessageBody = aws.String(body)
-			return c.SendMessage(ctx, &in, optFns...)
+			return c.sendMessage(ctx, "SendMessage", &in, optFns)
 		})
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// AddPermission calls [sqs.Client.AddPermission] on the wrapped client, unchanged.
+// AddPermission calls [sqs.Client.AddPermission] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) AddPermission(ctx context.Context, params *sqs.AddPermissionInput, optFns ...func(*sqs.Options)) (*sqs.AddPermissionOutput, error) {
 	api, ok := c.sqs.(interface {
 		AddPermission(context.Context, *sqs.AddPermissionInput, ...func(*sqs.Options)) (*sqs.AddPermissionOutput, error)
@@ -16,10 +16,10 @@ func (c *Client) AddPermission(ctx context.Context, params *sqs.AddPermissionInp
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "AddPermission"}
 	}
-	return api.AddPermission(ctx, params, optFns...)
+	return api.AddPermission(ctx, params, withUserAgent(optFns)...)
 }
 
-// CancelMessageMoveTask calls [sqs.Client.CancelMessageMoveTask] on the wrapped client, unchanged.
+// CancelMessageMoveTask calls [sqs.Client.CancelMessageMoveTask] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CancelMessageMoveTask(ctx context.Context, params *sqs.CancelMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.CancelMessageMoveTaskOutput, error) {
 	api, ok := c.sqs.(interface {
 		CancelMessageMoveTask(context.Context, *sqs.CancelMessageMoveTaskInput, ...func(*sqs.Options)) (*sqs.CancelMessageMoveTaskOutput, error)
@@ -27,10 +27,10 @@ func (c *Client) CancelMessageMoveTask(ctx context.Context, params *sqs.CancelMe
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CancelMessageMoveTask"}
 	}
-	return api.CancelMessageMoveTask(ctx, params, optFns...)
+	return api.CancelMessageMoveTask(ctx, params, withUserAgent(optFns)...)
 }
 
-// CreateQueue calls [sqs.Client.CreateQueue] on the wrapped client, unchanged.
+// CreateQueue calls [sqs.Client.CreateQueue] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CreateQueue(ctx context.Context, params *sqs.CreateQueueInput, optFns ...func(*sqs.Options)) (*sqs.CreateQueueOutput, error) {
 	api, ok := c.sqs.(interface {
 		CreateQueue(context.Context, *sqs.CreateQueueInput, ...func(*sqs.Options)) (*sqs.CreateQueueOutput, error)
@@ -38,10 +38,10 @@ func (c *Client) CreateQueue(ctx context.Context, params *sqs.CreateQueueInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CreateQueue"}
 	}
-	return api.CreateQueue(ctx, params, optFns...)
+	return api.CreateQueue(ctx, params, withUserAgent(optFns)...)
 }
 
-// DeleteQueue calls [sqs.Client.DeleteQueue] on the wrapped client, unchanged.
+// DeleteQueue calls [sqs.Client.DeleteQueue] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) DeleteQueue(ctx context.Context, params *sqs.DeleteQueueInput, optFns ...func(*sqs.Options)) (*sqs.DeleteQueueOutput, error) {
 	api, ok := c.sqs.(interface {
 		DeleteQueue(context.Context, *sqs.DeleteQueueInput, ...func(*sqs.Options)) (*sqs.DeleteQueueOutput, error)
@@ -49,10 +49,10 @@ func (c *Client) DeleteQueue(ctx context.Context, params *sqs.DeleteQueueInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "DeleteQueue"}
 	}
-	return api.DeleteQueue(ctx, params, optFns...)
+	return api.DeleteQueue(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetQueueAttributes calls [sqs.Client.GetQueueAttributes] on the wrapped client, unchanged.
+// GetQueueAttributes calls [sqs.Client.GetQueueAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetQueueAttributes(ctx context.Context, params *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
 	api, ok := c.sqs.(interface {
 		GetQueueAttributes(context.Context, *sqs.GetQueueAttributesInput, ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
@@ -60,10 +60,10 @@ func (c *Client) GetQueueAttributes(ctx context.Context, params *sqs.GetQueueAtt
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetQueueAttributes"}
 	}
-	return api.GetQueueAttributes(ctx, params, optFns...)
+	return api.GetQueueAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetQueueUrl calls [sqs.Client.GetQueueUrl] on the wrapped client, unchanged.
+// GetQueueUrl calls [sqs.Client.GetQueueUrl] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetQueueUrl(ctx context.Context, params *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
 	api, ok := c.sqs.(interface {
 		GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
@@ -71,10 +71,10 @@ func (c *Client) GetQueueUrl(ctx context.Context, params *sqs.GetQueueUrlInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetQueueUrl"}
 	}
-	return api.GetQueueUrl(ctx, params, optFns...)
+	return api.GetQueueUrl(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListDeadLetterSourceQueues calls [sqs.Client.ListDeadLetterSourceQueues] on the wrapped client, unchanged.
+// ListDeadLetterSourceQueues calls [sqs.Client.ListDeadLetterSourceQueues] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListDeadLetterSourceQueues(ctx context.Context, params *sqs.ListDeadLetterSourceQueuesInput, optFns ...func(*sqs.Options)) (*sqs.ListDeadLetterSourceQueuesOutput, error) {
 	api, ok := c.sqs.(interface {
 		ListDeadLetterSourceQueues(context.Context, *sqs.ListDeadLetterSourceQueuesInput, ...func(*sqs.Options)) (*sqs.ListDeadLetterSourceQueuesOutput, error)
@@ -82,10 +82,10 @@ func (c *Client) ListDeadLetterSourceQueues(ctx context.Context, params *sqs.Lis
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListDeadLetterSourceQueues"}
 	}
-	return api.ListDeadLetterSourceQueues(ctx, params, optFns...)
+	return api.ListDeadLetterSourceQueues(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListMessageMoveTasks calls [sqs.Client.ListMessageMoveTasks] on the wrapped client, unchanged.
+// ListMessageMoveTasks calls [sqs.Client.ListMessageMoveTasks] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListMessageMoveTasks(ctx context.Context, params *sqs.ListMessageMoveTasksInput, optFns ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error) {
 	api, ok := c.sqs.(interface {
 		ListMessageMoveTasks(context.Context, *sqs.ListMessageMoveTasksInput, ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error)
@@ -93,10 +93,10 @@ func (c *Client) ListMessageMoveTasks(ctx context.Context, params *sqs.ListMessa
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListMessageMoveTasks"}
 	}
-	return api.ListMessageMoveTasks(ctx, params, optFns...)
+	return api.ListMessageMoveTasks(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListQueueTags calls [sqs.Client.ListQueueTags] on the wrapped client, unchanged.
+// ListQueueTags calls [sqs.Client.ListQueueTags] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListQueueTags(ctx context.Context, params *sqs.ListQueueTagsInput, optFns ...func(*sqs.Options)) (*sqs.ListQueueTagsOutput, error) {
 	api, ok := c.sqs.(interface {
 		ListQueueTags(context.Context, *sqs.ListQueueTagsInput, ...func(*sqs.Options)) (*sqs.ListQueueTagsOutput, error)
@@ -104,10 +104,10 @@ func (c *Client) ListQueueTags(ctx context.Context, params *sqs.ListQueueTagsInp
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListQueueTags"}
 	}
-	return api.ListQueueTags(ctx, params, optFns...)
+	return api.ListQueueTags(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListQueues calls [sqs.Client.ListQueues] on the wrapped client, unchanged.
+// ListQueues calls [sqs.Client.ListQueues] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListQueues(ctx context.Context, params *sqs.ListQueuesInput, optFns ...func(*sqs.Options)) (*sqs.ListQueuesOutput, error) {
 	api, ok := c.sqs.(interface {
 		ListQueues(context.Context, *sqs.ListQueuesInput, ...func(*sqs.Options)) (*sqs.ListQueuesOutput, error)
@@ -115,7 +115,7 @@ func (c *Client) ListQueues(ctx context.Context, params *sqs.ListQueuesInput, op
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListQueues"}
 	}
-	return api.ListQueues(ctx, params, optFns...)
+	return api.ListQueues(ctx, params, withUserAgent(optFns)...)
 }
 
 // Options returns the options of the wrapped sqs client, or the zero
@@ -127,7 +127,7 @@ func (c *Client) Options() sqs.Options {
 	return sqs.Options{}
 }
 
-// PurgeQueue calls [sqs.Client.PurgeQueue] on the wrapped client, unchanged.
+// PurgeQueue calls [sqs.Client.PurgeQueue] on the wrapped client, unchanged but for the library's user-agent key.
 //
 // PurgeQueue deletes the queue's messages but not their payloads, which stay
 // in S3: expire them with an S3 lifecycle rule on the key prefix.
@@ -138,10 +138,10 @@ func (c *Client) PurgeQueue(ctx context.Context, params *sqs.PurgeQueueInput, op
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "PurgeQueue"}
 	}
-	return api.PurgeQueue(ctx, params, optFns...)
+	return api.PurgeQueue(ctx, params, withUserAgent(optFns)...)
 }
 
-// RemovePermission calls [sqs.Client.RemovePermission] on the wrapped client, unchanged.
+// RemovePermission calls [sqs.Client.RemovePermission] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) RemovePermission(ctx context.Context, params *sqs.RemovePermissionInput, optFns ...func(*sqs.Options)) (*sqs.RemovePermissionOutput, error) {
 	api, ok := c.sqs.(interface {
 		RemovePermission(context.Context, *sqs.RemovePermissionInput, ...func(*sqs.Options)) (*sqs.RemovePermissionOutput, error)
@@ -149,10 +149,10 @@ func (c *Client) RemovePermission(ctx context.Context, params *sqs.RemovePermiss
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "RemovePermission"}
 	}
-	return api.RemovePermission(ctx, params, optFns...)
+	return api.RemovePermission(ctx, params, withUserAgent(optFns)...)
 }
 
-// SetQueueAttributes calls [sqs.Client.SetQueueAttributes] on the wrapped client, unchanged.
+// SetQueueAttributes calls [sqs.Client.SetQueueAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) SetQueueAttributes(ctx context.Context, params *sqs.SetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.SetQueueAttributesOutput, error) {
 	api, ok := c.sqs.(interface {
 		SetQueueAttributes(context.Context, *sqs.SetQueueAttributesInput, ...func(*sqs.Options)) (*sqs.SetQueueAttributesOutput, error)
@@ -160,10 +160,10 @@ func (c *Client) SetQueueAttributes(ctx context.Context, params *sqs.SetQueueAtt
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "SetQueueAttributes"}
 	}
-	return api.SetQueueAttributes(ctx, params, optFns...)
+	return api.SetQueueAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// StartMessageMoveTask calls [sqs.Client.StartMessageMoveTask] on the wrapped client, unchanged.
+// StartMessageMoveTask calls [sqs.Client.StartMessageMoveTask] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) StartMessageMoveTask(ctx context.Context, params *sqs.StartMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error) {
 	api, ok := c.sqs.(interface {
 		StartMessageMoveTask(context.Context, *sqs.StartMessageMoveTaskInput, ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error)
@@ -171,10 +171,10 @@ func (c *Client) StartMessageMoveTask(ctx context.Context, params *sqs.StartMess
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "StartMessageMoveTask"}
 	}
-	return api.StartMessageMoveTask(ctx, params, optFns...)
+	return api.StartMessageMoveTask(ctx, params, withUserAgent(optFns)...)
 }
 
-// TagQueue calls [sqs.Client.TagQueue] on the wrapped client, unchanged.
+// TagQueue calls [sqs.Client.TagQueue] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) TagQueue(ctx context.Context, params *sqs.TagQueueInput, optFns ...func(*sqs.Options)) (*sqs.TagQueueOutput, error) {
 	api, ok := c.sqs.(interface {
 		TagQueue(context.Context, *sqs.TagQueueInput, ...func(*sqs.Options)) (*sqs.TagQueueOutput, error)
@@ -182,10 +182,10 @@ func (c *Client) TagQueue(ctx context.Context, params *sqs.TagQueueInput, optFns
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "TagQueue"}
 	}
-	return api.TagQueue(ctx, params, optFns...)
+	return api.TagQueue(ctx, params, withUserAgent(optFns)...)
 }
 
-// UntagQueue calls [sqs.Client.UntagQueue] on the wrapped client, unchanged.
+// UntagQueue calls [sqs.Client.UntagQueue] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) UntagQueue(ctx context.Context, params *sqs.UntagQueueInput, optFns ...func(*sqs.Options)) (*sqs.UntagQueueOutput, error) {
 	api, ok := c.sqs.(interface {
 		UntagQueue(context.Context, *sqs.UntagQueueInput, ...func(*sqs.Options)) (*sqs.UntagQueueOutput, error)
@@ -193,5 +193,5 @@ func (c *Client) UntagQueue(ctx context.Context, params *sqs.UntagQueueInput, op
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "UntagQueue"}
 	}
-	return api.UntagQueue(ctx, params, optFns...)
+	return api.UntagQueue(ctx, params, withUserAgent(optFns)...)
 }

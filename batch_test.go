@@ -573,8 +573,9 @@ func TestSendMessageBatchOptFnsPassedThrough(t *testing.T) {
 		if c.Op != "SendMessageBatch" {
 			continue
 		}
-		// The caller's, and the library's own that watches the attempts.
-		if o := c.Options.(sqs.Options); c.OptFns != 2 || o.Region != "sqs-region" {
+		// The caller's, the library's own that watches the attempts and
+		// the user-agent key.
+		if o := c.Options.(sqs.Options); c.OptFns != 3 || o.Region != "sqs-region" {
 			t.Errorf("expect the optFn passed through, got %v (region %q)", c.OptFns, o.Region)
 		}
 	}

@@ -108,6 +108,13 @@ func (p UnresolvedPolicy) String() string {
 // settings: Bucket (required to send large messages), KeyPrefix, KeyFunc,
 // AllowedBuckets, ServerSideEncryption, SSEKMSKeyID, ACL, MaxPayloadSize,
 // PutObjectOptions and S3ClientOptions; see there for their defaults.
+//
+// They also hold TracerProvider and MeterProvider (smithy-go's interfaces,
+// which the AWS SDK's clients take too), through which the Client traces
+// and measures its sends, receives and deletions and the payload store its
+// S3 work (docs/observability.md lists the spans and metrics). Default: the
+// providers of the SQS client given to New, when it is an *sqs.Client; else
+// none. Package github.com/sqsx/sqsx/otel adapts OpenTelemetry's.
 type Options struct {
 	payload.StoreOptions
 
@@ -160,6 +167,15 @@ type Options struct {
 	// Logger receives a warning for each message whose payload could not be
 	// resolved, and for payloads a failed call left in S3. Default: none.
 	Logger *slog.Logger
+
+	// PropagateTraceparent sends the trace context of each send, besides
+	// in SQS's AWSTraceHeader system attribute (always, when tracing is on
+	// and the caller set none), in a W3C "traceparent" message attribute,
+	// for consumers that do not read AWSTraceHeader. It takes one of a
+	// message's 10 attributes and counts in its size; a message with more
+	// than 8 attributes, or a traceparent of its own, is sent without it.
+	// Default: false.
+	PropagateTraceparent bool
 }
 
 // validate returns every problem with the options that only sqsx has,

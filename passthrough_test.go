@@ -166,14 +166,14 @@ func TestPassThroughForwardsToFake(t *testing.T) {
 	if err != nil || aws.ToString(out.QueueUrl) != "https://example.com/q" {
 		t.Fatalf("expect the wrapped client's output, got %v, %v", out, err)
 	}
-	if len(qm.calls) != 1 || qm.calls[0] != in || qm.fns != 2 {
+	if len(qm.calls) != 1 || qm.calls[0] != in || qm.fns != 3 { // both, and the user-agent key
 		t.Errorf("expect params and both optFns forwarded, got %v calls, %v optFns", len(qm.calls), qm.fns)
 	}
 	purge := &sqs.PurgeQueueInput{QueueUrl: aws.String(testQueueURL)}
 	if _, err := c.PurgeQueue(context.Background(), purge); err == nil || err.Error() != "purge refused" {
 		t.Errorf("expect the wrapped client's error as is, got %v", err)
 	}
-	if qm.calls[1] != purge || qm.fns != 0 {
+	if qm.calls[1] != purge || qm.fns != 1 {
 		t.Errorf("expect PurgeQueue forwarded")
 	}
 	var uoe *UnsupportedOperationError
@@ -221,7 +221,7 @@ func TestPassThroughGetQueueAttributes(t *testing.T) {
 		t.Fatalf("expect the attribute, got %v, %v", out, err)
 	}
 	rec := e.log.Records()
-	if len(rec) != 1 || rec[0].Params != in || rec[0].OptFns != 1 {
+	if len(rec) != 1 || rec[0].Params != in || rec[0].OptFns != 2 { // the caller's and the user-agent key
 		t.Errorf("expect the call forwarded unchanged, got %+v", rec)
 	}
 }

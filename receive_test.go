@@ -591,7 +591,8 @@ func TestReceiveMessageOptFnsPassedThrough(t *testing.T) {
 	}
 	e.expectCalls(t, "ReceiveMessage", "GetObject", "DeleteMessageBatch")
 	for _, c := range e.log.Records() {
-		if o, ok := c.Options.(sqs.Options); ok && (c.OptFns != 1 || o.Region != "sqs-region") {
+		// The caller's and the user-agent key.
+		if o, ok := c.Options.(sqs.Options); ok && (c.OptFns != 2 || o.Region != "sqs-region") {
 			t.Errorf("expect the optFn passed to %v, got %v (region %q)", c.Op, c.OptFns, o.Region)
 		}
 	}

@@ -22,16 +22,18 @@ import (
 // OpenPayload (the stream variant).
 
 // resolver returns the function that resolves m in place (fetch) or checks
-// its payload (!fetch), or nil if m carries its body itself.
-func (c *Client) resolver(m *types.Message, fetch bool) func(context.Context) error {
+// its payload (!fetch), or nil if m carries its body itself, with the
+// pointer it follows and whether it came in an SNS envelope.
+func (c *Client) resolver(m *types.Message, fetch bool) (resolve func(context.Context) error, ptr string, inEnvelope bool) {
 	if isOffloaded(m) {
-		return func(ctx context.Context) error { return c.resolve(ctx, m, aws.ToString(m.Body), nil, fetch) }
+		ptr := aws.ToString(m.Body)
+		return func(ctx context.Context) error { return c.resolve(ctx, m, ptr, nil, fetch) }, ptr, false
 	}
 	env, ok := parseEnvelope(aws.ToString(m.Body))
 	if !ok {
-		return nil
+		return nil, "", false
 	}
-	return func(ctx context.Context) error { return c.resolve(ctx, m, env.Message, &env, fetch) }
+	return func(ctx context.Context) error { return c.resolve(ctx, m, env.Message, &env, fetch) }, env.Message, true
 }
 
 // resolve resolves m, whose pointer is ptr, in its SNS envelope env if not

@@ -410,11 +410,12 @@ func TestSendMessageOptFnsPassedThrough(t *testing.T) {
 			for _, c := range e.log.Records() {
 				switch o := c.Options.(type) {
 				case sqs.Options:
-					// The caller's two, plus the library's own that watches
-					// the attempts of an offloaded send.
-					want := 2
+					// The caller's two and the user-agent key, plus the
+					// library's own that watches the attempts of an
+					// offloaded send.
+					want := 3
 					if len(body) > DefaultThreshold {
-						want = 3
+						want = 4
 					}
 					if c.OptFns != want || o.Region != "sqs-region" || o.AppID != "app" {
 						t.Errorf("expect both optFns passed to %v, got %v (region %q)", c.Op, c.OptFns, o.Region)

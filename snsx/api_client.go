@@ -14,6 +14,7 @@ import (
 
 	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/internal/outcome"
+	"github.com/sqsx/sqsx/internal/telemetry"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -33,7 +34,8 @@ type UnsupportedOperationError = payload.UnsupportedOperationError
 //
 // A Client is safe for concurrent use. Do not change the Options after New.
 type Client struct {
-	sns   SNSAPI
+	sns   SNSAPI // as given to New
+	api   uaSNS  // sns, adding the user-agent key
 	store *payload.Store
 	opts  Options
 	core  *offload.Core[types.MessageAttributeValue]
@@ -48,6 +50,7 @@ func New(snsAPI SNSAPI, s3API payload.S3API, optFns ...func(*Options)) (*Client,
 		return nil, errors.New("snsx: SNS client is nil")
 	}
 	o := offload.Apply(optFns)
+	resolveTelemetry(snsAPI, &o)
 	if !o.DeletableByConsumers {
 		// Last, so that a caller's option that replaces Metadata cannot
 		// drop the marker.
@@ -61,8 +64,10 @@ func New(snsAPI SNSAPI, s3API payload.S3API, optFns ...func(*Options)) (*Client,
 	if err = errors.Join(err, serr); err != nil {
 		return nil, fmt.Errorf("snsx: invalid Options: %w", err)
 	}
-	core := &offload.Core[types.MessageAttributeValue]{Service: snsService, Config: cfg, Store: store}
-	return &Client{sns: snsAPI, store: store, opts: o, core: core}, nil
+	core := &offload.Core[types.MessageAttributeValue]{Service: snsService, Config: cfg, Store: store,
+		Telemetry: offload.Telemetry{Tracer: telemetry.NewTracer(o.TracerProvider), Metrics: telemetry.NewMetrics(o.MeterProvider),
+			Traceparent: o.PropagateTraceparent}}
+	return &Client{sns: snsAPI, api: uaSNS{snsAPI}, store: store, opts: o, core: core}, nil
 }
 
 // snsService describes SNS to the offload rules.
@@ -74,6 +79,9 @@ var snsService = &offload.Service[types.MessageAttributeValue]{
 	},
 	Number: func(n string) types.MessageAttributeValue {
 		return types.MessageAttributeValue{StringValue: aws.String(n), DataType: aws.String("Number")}
+	},
+	String: func(s string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{StringValue: aws.String(s), DataType: aws.String("String")}
 	},
 }
 
@@ -123,7 +131,7 @@ func (c *Client) topicDedup(ctx context.Context, topicARN string, optFns []func(
 			if !ok {
 				return false, &UnsupportedOperationError{Op: "GetTopicAttributes"}
 			}
-			out, err := api.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topicARN)}, optFns...)
+			out, err := api.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topicARN)}, withUserAgent(optFns)...)
 			if err != nil {
 				return false, err
 			}

@@ -38,6 +38,18 @@ func (c *Client) Publish(ctx context.Context, params *sns.PublishInput, optFns .
 	if params == nil {
 		params = &sns.PublishInput{}
 	}
+	ctx, span := c.core.StartSend(ctx, op, "publish", aws.ToString(params.TopicArn), 0)
+	out, err := c.publish(ctx, op, c.propagate(span, params), optFns)
+	if err != nil {
+		span.End(ctx, nil, nil, err)
+		return nil, err
+	}
+	span.End(ctx, &out.ResultMetadata, out.MessageId, nil)
+	return out, nil
+}
+
+// publish is Publish without its span.
+func (c *Client) publish(ctx context.Context, op string, params *sns.PublishInput, optFns []func(*sns.Options)) (*sns.PublishOutput, error) {
 	m := message(params.Message, params.MessageAttributes, params.MessageStructure)
 	if err := c.core.Check(op, m); err != nil {
 		return nil, err
@@ -53,7 +65,7 @@ func (c *Client) Publish(ctx context.Context, params *sns.PublishInput, optFns .
 // the name op.
 func (c *Client) publishOp(op string, params *sns.PublishInput) offload.Op[types.MessageAttributeValue, *sns.PublishInput, *sns.PublishOutput, sns.Options] {
 	return offload.Op[types.MessageAttributeValue, *sns.PublishInput, *sns.PublishOutput, sns.Options]{
-		Name: op, Call: c.sns.Publish, Install: tracked,
+		Name: op, Call: c.api.Publish, Install: tracked,
 		Metadata: func(out *sns.PublishOutput) *middleware.Metadata { return &out.ResultMetadata },
 		Input: func(w *offload.Wire[types.MessageAttributeValue], dedupID *string) *sns.PublishInput {
 			if w == nil {
@@ -83,12 +95,24 @@ func (c *Client) contentDedup(ctx context.Context, params *sns.PublishInput, opt
 // SNS. GetOffloadMetadata(out.ResultMetadata) says what was done.
 func (c *Client) PublishStream(ctx context.Context, params *sns.PublishInput, body io.Reader, optFns ...func(*sns.Options)) (*sns.PublishOutput, error) {
 	const op = "PublishStream"
+	if params == nil {
+		params = &sns.PublishInput{}
+	}
+	ctx, span := c.core.StartSend(ctx, op, "publish", aws.ToString(params.TopicArn), 0)
+	out, err := c.publishStream(ctx, op, c.propagate(span, params), body, optFns)
+	if err != nil {
+		span.End(ctx, nil, nil, err)
+		return nil, err
+	}
+	span.End(ctx, &out.ResultMetadata, out.MessageId, nil)
+	return out, nil
+}
+
+// publishStream is PublishStream without its span.
+func (c *Client) publishStream(ctx context.Context, op string, params *sns.PublishInput, body io.Reader, optFns []func(*sns.Options)) (*sns.PublishOutput, error) {
 	call, snsOptFns, err := c.call(op, optFns)
 	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &sns.PublishInput{}
 	}
 	if err := c.core.CheckStream(op, params.Message != nil, body, params.MessageAttributes); err != nil {
 		return nil, err
@@ -96,7 +120,7 @@ func (c *Client) PublishStream(ctx context.Context, params *sns.PublishInput, bo
 	inline := func(body string) (*sns.PublishOutput, error) {
 		in := *params
 		in.Message = aws.String(body)
-		return c.Publish(ctx, &in, optFns...)
+		return c.publish(ctx, "Publish", &in, optFns)
 	}
 	if aws.ToString(params.MessageStructure) == "json" {
 		// It cannot be offloaded: read what SNS could take, and let Publish

@@ -32,16 +32,29 @@ import (
 // repeated ids) are passed to SNS unchanged. params is not modified.
 func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput, optFns ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
 	if params == nil || !batchplan.Acceptable(params.PublishBatchRequestEntries, func(e types.PublishBatchRequestEntry) *string { return e.Id }) {
-		return c.sns.PublishBatch(ctx, params, optFns...)
+		return c.api.PublishBatch(ctx, params, optFns...)
 	}
 	const op = "PublishBatch"
+	ctx, span := c.core.StartSend(ctx, op, "publish", aws.ToString(params.TopicArn), len(params.PublishBatchRequestEntries))
+	out, err := c.publishBatch(ctx, op, params, span, optFns)
+	if err != nil {
+		span.EndBatch(ctx, nil, err)
+		return nil, err
+	}
+	span.EndBatch(ctx, &out.ResultMetadata, nil)
+	return out, nil
+}
+
+// publishBatch is PublishBatch without its span, which the entries' trace
+// context comes from.
+func (c *Client) publishBatch(ctx context.Context, op string, params *sns.PublishBatchInput, span *offload.SendSpan[types.MessageAttributeValue], optFns []func(*sns.Options)) (*sns.PublishBatchOutput, error) {
 	call, optFns, err := c.call(op, optFns)
 	if err != nil {
 		return nil, err
 	}
 	entries := make([]*offload.Entry[types.MessageAttributeValue], 0, len(params.PublishBatchRequestEntries))
 	for _, e := range params.PublishBatchRequestEntries {
-		entries = append(entries, &offload.Entry[types.MessageAttributeValue]{ID: e.Id, Msg: message(e.Message, e.MessageAttributes, e.MessageStructure)})
+		entries = append(entries, &offload.Entry[types.MessageAttributeValue]{ID: e.Id, Msg: message(e.Message, span.WithTraceparent(e.MessageAttributes), e.MessageStructure)})
 	}
 	b, err := c.core.PlanBatch(ctx, op, entries, call)
 	if err != nil {
@@ -52,6 +65,7 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 	in.PublishBatchRequestEntries = nil
 	for i, e := range params.PublishBatchRequestEntries {
 		if be := b.Entries[i]; be.Failure == nil && be.Wire == nil {
+			e.MessageAttributes = be.Attrs
 			in.PublishBatchRequestEntries = append(in.PublishBatchRequestEntries, e)
 		} else if be.Failure == nil {
 			e.Message, e.MessageAttributes = &be.Wire.Body, be.Wire.Attrs
@@ -66,7 +80,7 @@ func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput
 	if len(in.PublishBatchRequestEntries) == 0 {
 		return &sns.PublishBatchOutput{Failed: local}, nil
 	}
-	out, err := offload.SendBatch(ctx, c.core, op, b, c.sns.PublishBatch, &in, optFns, tracked, failedIDs)
+	out, err := offload.SendBatch(ctx, c.core, op, b, c.api.PublishBatch, &in, optFns, tracked, failedIDs)
 	if err != nil {
 		return nil, err
 	}

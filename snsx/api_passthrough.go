@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
-// AddPermission calls [sns.Client.AddPermission] on the wrapped client, unchanged.
+// AddPermission calls [sns.Client.AddPermission] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) AddPermission(ctx context.Context, params *sns.AddPermissionInput, optFns ...func(*sns.Options)) (*sns.AddPermissionOutput, error) {
 	api, ok := c.sns.(interface {
 		AddPermission(context.Context, *sns.AddPermissionInput, ...func(*sns.Options)) (*sns.AddPermissionOutput, error)
@@ -16,10 +16,10 @@ func (c *Client) AddPermission(ctx context.Context, params *sns.AddPermissionInp
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "AddPermission"}
 	}
-	return api.AddPermission(ctx, params, optFns...)
+	return api.AddPermission(ctx, params, withUserAgent(optFns)...)
 }
 
-// CheckIfPhoneNumberIsOptedOut calls [sns.Client.CheckIfPhoneNumberIsOptedOut] on the wrapped client, unchanged.
+// CheckIfPhoneNumberIsOptedOut calls [sns.Client.CheckIfPhoneNumberIsOptedOut] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CheckIfPhoneNumberIsOptedOut(ctx context.Context, params *sns.CheckIfPhoneNumberIsOptedOutInput, optFns ...func(*sns.Options)) (*sns.CheckIfPhoneNumberIsOptedOutOutput, error) {
 	api, ok := c.sns.(interface {
 		CheckIfPhoneNumberIsOptedOut(context.Context, *sns.CheckIfPhoneNumberIsOptedOutInput, ...func(*sns.Options)) (*sns.CheckIfPhoneNumberIsOptedOutOutput, error)
@@ -27,10 +27,10 @@ func (c *Client) CheckIfPhoneNumberIsOptedOut(ctx context.Context, params *sns.C
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CheckIfPhoneNumberIsOptedOut"}
 	}
-	return api.CheckIfPhoneNumberIsOptedOut(ctx, params, optFns...)
+	return api.CheckIfPhoneNumberIsOptedOut(ctx, params, withUserAgent(optFns)...)
 }
 
-// ConfirmSubscription calls [sns.Client.ConfirmSubscription] on the wrapped client, unchanged.
+// ConfirmSubscription calls [sns.Client.ConfirmSubscription] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ConfirmSubscription(ctx context.Context, params *sns.ConfirmSubscriptionInput, optFns ...func(*sns.Options)) (*sns.ConfirmSubscriptionOutput, error) {
 	api, ok := c.sns.(interface {
 		ConfirmSubscription(context.Context, *sns.ConfirmSubscriptionInput, ...func(*sns.Options)) (*sns.ConfirmSubscriptionOutput, error)
@@ -38,10 +38,10 @@ func (c *Client) ConfirmSubscription(ctx context.Context, params *sns.ConfirmSub
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ConfirmSubscription"}
 	}
-	return api.ConfirmSubscription(ctx, params, optFns...)
+	return api.ConfirmSubscription(ctx, params, withUserAgent(optFns)...)
 }
 
-// CreatePlatformApplication calls [sns.Client.CreatePlatformApplication] on the wrapped client, unchanged.
+// CreatePlatformApplication calls [sns.Client.CreatePlatformApplication] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CreatePlatformApplication(ctx context.Context, params *sns.CreatePlatformApplicationInput, optFns ...func(*sns.Options)) (*sns.CreatePlatformApplicationOutput, error) {
 	api, ok := c.sns.(interface {
 		CreatePlatformApplication(context.Context, *sns.CreatePlatformApplicationInput, ...func(*sns.Options)) (*sns.CreatePlatformApplicationOutput, error)
@@ -49,10 +49,10 @@ func (c *Client) CreatePlatformApplication(ctx context.Context, params *sns.Crea
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CreatePlatformApplication"}
 	}
-	return api.CreatePlatformApplication(ctx, params, optFns...)
+	return api.CreatePlatformApplication(ctx, params, withUserAgent(optFns)...)
 }
 
-// CreatePlatformEndpoint calls [sns.Client.CreatePlatformEndpoint] on the wrapped client, unchanged.
+// CreatePlatformEndpoint calls [sns.Client.CreatePlatformEndpoint] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CreatePlatformEndpoint(ctx context.Context, params *sns.CreatePlatformEndpointInput, optFns ...func(*sns.Options)) (*sns.CreatePlatformEndpointOutput, error) {
 	api, ok := c.sns.(interface {
 		CreatePlatformEndpoint(context.Context, *sns.CreatePlatformEndpointInput, ...func(*sns.Options)) (*sns.CreatePlatformEndpointOutput, error)
@@ -60,10 +60,10 @@ func (c *Client) CreatePlatformEndpoint(ctx context.Context, params *sns.CreateP
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CreatePlatformEndpoint"}
 	}
-	return api.CreatePlatformEndpoint(ctx, params, optFns...)
+	return api.CreatePlatformEndpoint(ctx, params, withUserAgent(optFns)...)
 }
 
-// CreateSMSSandboxPhoneNumber calls [sns.Client.CreateSMSSandboxPhoneNumber] on the wrapped client, unchanged.
+// CreateSMSSandboxPhoneNumber calls [sns.Client.CreateSMSSandboxPhoneNumber] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CreateSMSSandboxPhoneNumber(ctx context.Context, params *sns.CreateSMSSandboxPhoneNumberInput, optFns ...func(*sns.Options)) (*sns.CreateSMSSandboxPhoneNumberOutput, error) {
 	api, ok := c.sns.(interface {
 		CreateSMSSandboxPhoneNumber(context.Context, *sns.CreateSMSSandboxPhoneNumberInput, ...func(*sns.Options)) (*sns.CreateSMSSandboxPhoneNumberOutput, error)
@@ -71,10 +71,10 @@ func (c *Client) CreateSMSSandboxPhoneNumber(ctx context.Context, params *sns.Cr
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CreateSMSSandboxPhoneNumber"}
 	}
-	return api.CreateSMSSandboxPhoneNumber(ctx, params, optFns...)
+	return api.CreateSMSSandboxPhoneNumber(ctx, params, withUserAgent(optFns)...)
 }
 
-// CreateTopic calls [sns.Client.CreateTopic] on the wrapped client, unchanged.
+// CreateTopic calls [sns.Client.CreateTopic] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) CreateTopic(ctx context.Context, params *sns.CreateTopicInput, optFns ...func(*sns.Options)) (*sns.CreateTopicOutput, error) {
 	api, ok := c.sns.(interface {
 		CreateTopic(context.Context, *sns.CreateTopicInput, ...func(*sns.Options)) (*sns.CreateTopicOutput, error)
@@ -82,10 +82,10 @@ func (c *Client) CreateTopic(ctx context.Context, params *sns.CreateTopicInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "CreateTopic"}
 	}
-	return api.CreateTopic(ctx, params, optFns...)
+	return api.CreateTopic(ctx, params, withUserAgent(optFns)...)
 }
 
-// DeleteEndpoint calls [sns.Client.DeleteEndpoint] on the wrapped client, unchanged.
+// DeleteEndpoint calls [sns.Client.DeleteEndpoint] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) DeleteEndpoint(ctx context.Context, params *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error) {
 	api, ok := c.sns.(interface {
 		DeleteEndpoint(context.Context, *sns.DeleteEndpointInput, ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
@@ -93,10 +93,10 @@ func (c *Client) DeleteEndpoint(ctx context.Context, params *sns.DeleteEndpointI
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "DeleteEndpoint"}
 	}
-	return api.DeleteEndpoint(ctx, params, optFns...)
+	return api.DeleteEndpoint(ctx, params, withUserAgent(optFns)...)
 }
 
-// DeletePlatformApplication calls [sns.Client.DeletePlatformApplication] on the wrapped client, unchanged.
+// DeletePlatformApplication calls [sns.Client.DeletePlatformApplication] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) DeletePlatformApplication(ctx context.Context, params *sns.DeletePlatformApplicationInput, optFns ...func(*sns.Options)) (*sns.DeletePlatformApplicationOutput, error) {
 	api, ok := c.sns.(interface {
 		DeletePlatformApplication(context.Context, *sns.DeletePlatformApplicationInput, ...func(*sns.Options)) (*sns.DeletePlatformApplicationOutput, error)
@@ -104,10 +104,10 @@ func (c *Client) DeletePlatformApplication(ctx context.Context, params *sns.Dele
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "DeletePlatformApplication"}
 	}
-	return api.DeletePlatformApplication(ctx, params, optFns...)
+	return api.DeletePlatformApplication(ctx, params, withUserAgent(optFns)...)
 }
 
-// DeleteSMSSandboxPhoneNumber calls [sns.Client.DeleteSMSSandboxPhoneNumber] on the wrapped client, unchanged.
+// DeleteSMSSandboxPhoneNumber calls [sns.Client.DeleteSMSSandboxPhoneNumber] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) DeleteSMSSandboxPhoneNumber(ctx context.Context, params *sns.DeleteSMSSandboxPhoneNumberInput, optFns ...func(*sns.Options)) (*sns.DeleteSMSSandboxPhoneNumberOutput, error) {
 	api, ok := c.sns.(interface {
 		DeleteSMSSandboxPhoneNumber(context.Context, *sns.DeleteSMSSandboxPhoneNumberInput, ...func(*sns.Options)) (*sns.DeleteSMSSandboxPhoneNumberOutput, error)
@@ -115,10 +115,10 @@ func (c *Client) DeleteSMSSandboxPhoneNumber(ctx context.Context, params *sns.De
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "DeleteSMSSandboxPhoneNumber"}
 	}
-	return api.DeleteSMSSandboxPhoneNumber(ctx, params, optFns...)
+	return api.DeleteSMSSandboxPhoneNumber(ctx, params, withUserAgent(optFns)...)
 }
 
-// DeleteTopic calls [sns.Client.DeleteTopic] on the wrapped client, unchanged.
+// DeleteTopic calls [sns.Client.DeleteTopic] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) DeleteTopic(ctx context.Context, params *sns.DeleteTopicInput, optFns ...func(*sns.Options)) (*sns.DeleteTopicOutput, error) {
 	api, ok := c.sns.(interface {
 		DeleteTopic(context.Context, *sns.DeleteTopicInput, ...func(*sns.Options)) (*sns.DeleteTopicOutput, error)
@@ -126,10 +126,10 @@ func (c *Client) DeleteTopic(ctx context.Context, params *sns.DeleteTopicInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "DeleteTopic"}
 	}
-	return api.DeleteTopic(ctx, params, optFns...)
+	return api.DeleteTopic(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetDataProtectionPolicy calls [sns.Client.GetDataProtectionPolicy] on the wrapped client, unchanged.
+// GetDataProtectionPolicy calls [sns.Client.GetDataProtectionPolicy] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetDataProtectionPolicy(ctx context.Context, params *sns.GetDataProtectionPolicyInput, optFns ...func(*sns.Options)) (*sns.GetDataProtectionPolicyOutput, error) {
 	api, ok := c.sns.(interface {
 		GetDataProtectionPolicy(context.Context, *sns.GetDataProtectionPolicyInput, ...func(*sns.Options)) (*sns.GetDataProtectionPolicyOutput, error)
@@ -137,10 +137,10 @@ func (c *Client) GetDataProtectionPolicy(ctx context.Context, params *sns.GetDat
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetDataProtectionPolicy"}
 	}
-	return api.GetDataProtectionPolicy(ctx, params, optFns...)
+	return api.GetDataProtectionPolicy(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetEndpointAttributes calls [sns.Client.GetEndpointAttributes] on the wrapped client, unchanged.
+// GetEndpointAttributes calls [sns.Client.GetEndpointAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetEndpointAttributes(ctx context.Context, params *sns.GetEndpointAttributesInput, optFns ...func(*sns.Options)) (*sns.GetEndpointAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		GetEndpointAttributes(context.Context, *sns.GetEndpointAttributesInput, ...func(*sns.Options)) (*sns.GetEndpointAttributesOutput, error)
@@ -148,10 +148,10 @@ func (c *Client) GetEndpointAttributes(ctx context.Context, params *sns.GetEndpo
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetEndpointAttributes"}
 	}
-	return api.GetEndpointAttributes(ctx, params, optFns...)
+	return api.GetEndpointAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetPlatformApplicationAttributes calls [sns.Client.GetPlatformApplicationAttributes] on the wrapped client, unchanged.
+// GetPlatformApplicationAttributes calls [sns.Client.GetPlatformApplicationAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetPlatformApplicationAttributes(ctx context.Context, params *sns.GetPlatformApplicationAttributesInput, optFns ...func(*sns.Options)) (*sns.GetPlatformApplicationAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		GetPlatformApplicationAttributes(context.Context, *sns.GetPlatformApplicationAttributesInput, ...func(*sns.Options)) (*sns.GetPlatformApplicationAttributesOutput, error)
@@ -159,10 +159,10 @@ func (c *Client) GetPlatformApplicationAttributes(ctx context.Context, params *s
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetPlatformApplicationAttributes"}
 	}
-	return api.GetPlatformApplicationAttributes(ctx, params, optFns...)
+	return api.GetPlatformApplicationAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetSMSAttributes calls [sns.Client.GetSMSAttributes] on the wrapped client, unchanged.
+// GetSMSAttributes calls [sns.Client.GetSMSAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetSMSAttributes(ctx context.Context, params *sns.GetSMSAttributesInput, optFns ...func(*sns.Options)) (*sns.GetSMSAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		GetSMSAttributes(context.Context, *sns.GetSMSAttributesInput, ...func(*sns.Options)) (*sns.GetSMSAttributesOutput, error)
@@ -170,10 +170,10 @@ func (c *Client) GetSMSAttributes(ctx context.Context, params *sns.GetSMSAttribu
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetSMSAttributes"}
 	}
-	return api.GetSMSAttributes(ctx, params, optFns...)
+	return api.GetSMSAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetSMSSandboxAccountStatus calls [sns.Client.GetSMSSandboxAccountStatus] on the wrapped client, unchanged.
+// GetSMSSandboxAccountStatus calls [sns.Client.GetSMSSandboxAccountStatus] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetSMSSandboxAccountStatus(ctx context.Context, params *sns.GetSMSSandboxAccountStatusInput, optFns ...func(*sns.Options)) (*sns.GetSMSSandboxAccountStatusOutput, error) {
 	api, ok := c.sns.(interface {
 		GetSMSSandboxAccountStatus(context.Context, *sns.GetSMSSandboxAccountStatusInput, ...func(*sns.Options)) (*sns.GetSMSSandboxAccountStatusOutput, error)
@@ -181,10 +181,10 @@ func (c *Client) GetSMSSandboxAccountStatus(ctx context.Context, params *sns.Get
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetSMSSandboxAccountStatus"}
 	}
-	return api.GetSMSSandboxAccountStatus(ctx, params, optFns...)
+	return api.GetSMSSandboxAccountStatus(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetSubscriptionAttributes calls [sns.Client.GetSubscriptionAttributes] on the wrapped client, unchanged.
+// GetSubscriptionAttributes calls [sns.Client.GetSubscriptionAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetSubscriptionAttributes(ctx context.Context, params *sns.GetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.GetSubscriptionAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		GetSubscriptionAttributes(context.Context, *sns.GetSubscriptionAttributesInput, ...func(*sns.Options)) (*sns.GetSubscriptionAttributesOutput, error)
@@ -192,10 +192,10 @@ func (c *Client) GetSubscriptionAttributes(ctx context.Context, params *sns.GetS
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetSubscriptionAttributes"}
 	}
-	return api.GetSubscriptionAttributes(ctx, params, optFns...)
+	return api.GetSubscriptionAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// GetTopicAttributes calls [sns.Client.GetTopicAttributes] on the wrapped client, unchanged.
+// GetTopicAttributes calls [sns.Client.GetTopicAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) GetTopicAttributes(ctx context.Context, params *sns.GetTopicAttributesInput, optFns ...func(*sns.Options)) (*sns.GetTopicAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		GetTopicAttributes(context.Context, *sns.GetTopicAttributesInput, ...func(*sns.Options)) (*sns.GetTopicAttributesOutput, error)
@@ -203,10 +203,10 @@ func (c *Client) GetTopicAttributes(ctx context.Context, params *sns.GetTopicAtt
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "GetTopicAttributes"}
 	}
-	return api.GetTopicAttributes(ctx, params, optFns...)
+	return api.GetTopicAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListEndpointsByPlatformApplication calls [sns.Client.ListEndpointsByPlatformApplication] on the wrapped client, unchanged.
+// ListEndpointsByPlatformApplication calls [sns.Client.ListEndpointsByPlatformApplication] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListEndpointsByPlatformApplication(ctx context.Context, params *sns.ListEndpointsByPlatformApplicationInput, optFns ...func(*sns.Options)) (*sns.ListEndpointsByPlatformApplicationOutput, error) {
 	api, ok := c.sns.(interface {
 		ListEndpointsByPlatformApplication(context.Context, *sns.ListEndpointsByPlatformApplicationInput, ...func(*sns.Options)) (*sns.ListEndpointsByPlatformApplicationOutput, error)
@@ -214,10 +214,10 @@ func (c *Client) ListEndpointsByPlatformApplication(ctx context.Context, params 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListEndpointsByPlatformApplication"}
 	}
-	return api.ListEndpointsByPlatformApplication(ctx, params, optFns...)
+	return api.ListEndpointsByPlatformApplication(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListOriginationNumbers calls [sns.Client.ListOriginationNumbers] on the wrapped client, unchanged.
+// ListOriginationNumbers calls [sns.Client.ListOriginationNumbers] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListOriginationNumbers(ctx context.Context, params *sns.ListOriginationNumbersInput, optFns ...func(*sns.Options)) (*sns.ListOriginationNumbersOutput, error) {
 	api, ok := c.sns.(interface {
 		ListOriginationNumbers(context.Context, *sns.ListOriginationNumbersInput, ...func(*sns.Options)) (*sns.ListOriginationNumbersOutput, error)
@@ -225,10 +225,10 @@ func (c *Client) ListOriginationNumbers(ctx context.Context, params *sns.ListOri
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListOriginationNumbers"}
 	}
-	return api.ListOriginationNumbers(ctx, params, optFns...)
+	return api.ListOriginationNumbers(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListPhoneNumbersOptedOut calls [sns.Client.ListPhoneNumbersOptedOut] on the wrapped client, unchanged.
+// ListPhoneNumbersOptedOut calls [sns.Client.ListPhoneNumbersOptedOut] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListPhoneNumbersOptedOut(ctx context.Context, params *sns.ListPhoneNumbersOptedOutInput, optFns ...func(*sns.Options)) (*sns.ListPhoneNumbersOptedOutOutput, error) {
 	api, ok := c.sns.(interface {
 		ListPhoneNumbersOptedOut(context.Context, *sns.ListPhoneNumbersOptedOutInput, ...func(*sns.Options)) (*sns.ListPhoneNumbersOptedOutOutput, error)
@@ -236,10 +236,10 @@ func (c *Client) ListPhoneNumbersOptedOut(ctx context.Context, params *sns.ListP
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListPhoneNumbersOptedOut"}
 	}
-	return api.ListPhoneNumbersOptedOut(ctx, params, optFns...)
+	return api.ListPhoneNumbersOptedOut(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListPlatformApplications calls [sns.Client.ListPlatformApplications] on the wrapped client, unchanged.
+// ListPlatformApplications calls [sns.Client.ListPlatformApplications] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListPlatformApplications(ctx context.Context, params *sns.ListPlatformApplicationsInput, optFns ...func(*sns.Options)) (*sns.ListPlatformApplicationsOutput, error) {
 	api, ok := c.sns.(interface {
 		ListPlatformApplications(context.Context, *sns.ListPlatformApplicationsInput, ...func(*sns.Options)) (*sns.ListPlatformApplicationsOutput, error)
@@ -247,10 +247,10 @@ func (c *Client) ListPlatformApplications(ctx context.Context, params *sns.ListP
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListPlatformApplications"}
 	}
-	return api.ListPlatformApplications(ctx, params, optFns...)
+	return api.ListPlatformApplications(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListSMSSandboxPhoneNumbers calls [sns.Client.ListSMSSandboxPhoneNumbers] on the wrapped client, unchanged.
+// ListSMSSandboxPhoneNumbers calls [sns.Client.ListSMSSandboxPhoneNumbers] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListSMSSandboxPhoneNumbers(ctx context.Context, params *sns.ListSMSSandboxPhoneNumbersInput, optFns ...func(*sns.Options)) (*sns.ListSMSSandboxPhoneNumbersOutput, error) {
 	api, ok := c.sns.(interface {
 		ListSMSSandboxPhoneNumbers(context.Context, *sns.ListSMSSandboxPhoneNumbersInput, ...func(*sns.Options)) (*sns.ListSMSSandboxPhoneNumbersOutput, error)
@@ -258,10 +258,10 @@ func (c *Client) ListSMSSandboxPhoneNumbers(ctx context.Context, params *sns.Lis
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListSMSSandboxPhoneNumbers"}
 	}
-	return api.ListSMSSandboxPhoneNumbers(ctx, params, optFns...)
+	return api.ListSMSSandboxPhoneNumbers(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListSubscriptions calls [sns.Client.ListSubscriptions] on the wrapped client, unchanged.
+// ListSubscriptions calls [sns.Client.ListSubscriptions] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListSubscriptions(ctx context.Context, params *sns.ListSubscriptionsInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsOutput, error) {
 	api, ok := c.sns.(interface {
 		ListSubscriptions(context.Context, *sns.ListSubscriptionsInput, ...func(*sns.Options)) (*sns.ListSubscriptionsOutput, error)
@@ -269,10 +269,10 @@ func (c *Client) ListSubscriptions(ctx context.Context, params *sns.ListSubscrip
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListSubscriptions"}
 	}
-	return api.ListSubscriptions(ctx, params, optFns...)
+	return api.ListSubscriptions(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListSubscriptionsByTopic calls [sns.Client.ListSubscriptionsByTopic] on the wrapped client, unchanged.
+// ListSubscriptionsByTopic calls [sns.Client.ListSubscriptionsByTopic] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListSubscriptionsByTopic(ctx context.Context, params *sns.ListSubscriptionsByTopicInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error) {
 	api, ok := c.sns.(interface {
 		ListSubscriptionsByTopic(context.Context, *sns.ListSubscriptionsByTopicInput, ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
@@ -280,10 +280,10 @@ func (c *Client) ListSubscriptionsByTopic(ctx context.Context, params *sns.ListS
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListSubscriptionsByTopic"}
 	}
-	return api.ListSubscriptionsByTopic(ctx, params, optFns...)
+	return api.ListSubscriptionsByTopic(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListTagsForResource calls [sns.Client.ListTagsForResource] on the wrapped client, unchanged.
+// ListTagsForResource calls [sns.Client.ListTagsForResource] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListTagsForResource(ctx context.Context, params *sns.ListTagsForResourceInput, optFns ...func(*sns.Options)) (*sns.ListTagsForResourceOutput, error) {
 	api, ok := c.sns.(interface {
 		ListTagsForResource(context.Context, *sns.ListTagsForResourceInput, ...func(*sns.Options)) (*sns.ListTagsForResourceOutput, error)
@@ -291,10 +291,10 @@ func (c *Client) ListTagsForResource(ctx context.Context, params *sns.ListTagsFo
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListTagsForResource"}
 	}
-	return api.ListTagsForResource(ctx, params, optFns...)
+	return api.ListTagsForResource(ctx, params, withUserAgent(optFns)...)
 }
 
-// ListTopics calls [sns.Client.ListTopics] on the wrapped client, unchanged.
+// ListTopics calls [sns.Client.ListTopics] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) ListTopics(ctx context.Context, params *sns.ListTopicsInput, optFns ...func(*sns.Options)) (*sns.ListTopicsOutput, error) {
 	api, ok := c.sns.(interface {
 		ListTopics(context.Context, *sns.ListTopicsInput, ...func(*sns.Options)) (*sns.ListTopicsOutput, error)
@@ -302,10 +302,10 @@ func (c *Client) ListTopics(ctx context.Context, params *sns.ListTopicsInput, op
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "ListTopics"}
 	}
-	return api.ListTopics(ctx, params, optFns...)
+	return api.ListTopics(ctx, params, withUserAgent(optFns)...)
 }
 
-// OptInPhoneNumber calls [sns.Client.OptInPhoneNumber] on the wrapped client, unchanged.
+// OptInPhoneNumber calls [sns.Client.OptInPhoneNumber] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) OptInPhoneNumber(ctx context.Context, params *sns.OptInPhoneNumberInput, optFns ...func(*sns.Options)) (*sns.OptInPhoneNumberOutput, error) {
 	api, ok := c.sns.(interface {
 		OptInPhoneNumber(context.Context, *sns.OptInPhoneNumberInput, ...func(*sns.Options)) (*sns.OptInPhoneNumberOutput, error)
@@ -313,7 +313,7 @@ func (c *Client) OptInPhoneNumber(ctx context.Context, params *sns.OptInPhoneNum
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "OptInPhoneNumber"}
 	}
-	return api.OptInPhoneNumber(ctx, params, optFns...)
+	return api.OptInPhoneNumber(ctx, params, withUserAgent(optFns)...)
 }
 
 // Options returns the options of the wrapped sns client, or the zero
@@ -325,7 +325,7 @@ func (c *Client) Options() sns.Options {
 	return sns.Options{}
 }
 
-// PutDataProtectionPolicy calls [sns.Client.PutDataProtectionPolicy] on the wrapped client, unchanged.
+// PutDataProtectionPolicy calls [sns.Client.PutDataProtectionPolicy] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) PutDataProtectionPolicy(ctx context.Context, params *sns.PutDataProtectionPolicyInput, optFns ...func(*sns.Options)) (*sns.PutDataProtectionPolicyOutput, error) {
 	api, ok := c.sns.(interface {
 		PutDataProtectionPolicy(context.Context, *sns.PutDataProtectionPolicyInput, ...func(*sns.Options)) (*sns.PutDataProtectionPolicyOutput, error)
@@ -333,10 +333,10 @@ func (c *Client) PutDataProtectionPolicy(ctx context.Context, params *sns.PutDat
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "PutDataProtectionPolicy"}
 	}
-	return api.PutDataProtectionPolicy(ctx, params, optFns...)
+	return api.PutDataProtectionPolicy(ctx, params, withUserAgent(optFns)...)
 }
 
-// RemovePermission calls [sns.Client.RemovePermission] on the wrapped client, unchanged.
+// RemovePermission calls [sns.Client.RemovePermission] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) RemovePermission(ctx context.Context, params *sns.RemovePermissionInput, optFns ...func(*sns.Options)) (*sns.RemovePermissionOutput, error) {
 	api, ok := c.sns.(interface {
 		RemovePermission(context.Context, *sns.RemovePermissionInput, ...func(*sns.Options)) (*sns.RemovePermissionOutput, error)
@@ -344,10 +344,10 @@ func (c *Client) RemovePermission(ctx context.Context, params *sns.RemovePermiss
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "RemovePermission"}
 	}
-	return api.RemovePermission(ctx, params, optFns...)
+	return api.RemovePermission(ctx, params, withUserAgent(optFns)...)
 }
 
-// SetEndpointAttributes calls [sns.Client.SetEndpointAttributes] on the wrapped client, unchanged.
+// SetEndpointAttributes calls [sns.Client.SetEndpointAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) SetEndpointAttributes(ctx context.Context, params *sns.SetEndpointAttributesInput, optFns ...func(*sns.Options)) (*sns.SetEndpointAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		SetEndpointAttributes(context.Context, *sns.SetEndpointAttributesInput, ...func(*sns.Options)) (*sns.SetEndpointAttributesOutput, error)
@@ -355,10 +355,10 @@ func (c *Client) SetEndpointAttributes(ctx context.Context, params *sns.SetEndpo
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "SetEndpointAttributes"}
 	}
-	return api.SetEndpointAttributes(ctx, params, optFns...)
+	return api.SetEndpointAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// SetPlatformApplicationAttributes calls [sns.Client.SetPlatformApplicationAttributes] on the wrapped client, unchanged.
+// SetPlatformApplicationAttributes calls [sns.Client.SetPlatformApplicationAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) SetPlatformApplicationAttributes(ctx context.Context, params *sns.SetPlatformApplicationAttributesInput, optFns ...func(*sns.Options)) (*sns.SetPlatformApplicationAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		SetPlatformApplicationAttributes(context.Context, *sns.SetPlatformApplicationAttributesInput, ...func(*sns.Options)) (*sns.SetPlatformApplicationAttributesOutput, error)
@@ -366,10 +366,10 @@ func (c *Client) SetPlatformApplicationAttributes(ctx context.Context, params *s
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "SetPlatformApplicationAttributes"}
 	}
-	return api.SetPlatformApplicationAttributes(ctx, params, optFns...)
+	return api.SetPlatformApplicationAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// SetSMSAttributes calls [sns.Client.SetSMSAttributes] on the wrapped client, unchanged.
+// SetSMSAttributes calls [sns.Client.SetSMSAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) SetSMSAttributes(ctx context.Context, params *sns.SetSMSAttributesInput, optFns ...func(*sns.Options)) (*sns.SetSMSAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		SetSMSAttributes(context.Context, *sns.SetSMSAttributesInput, ...func(*sns.Options)) (*sns.SetSMSAttributesOutput, error)
@@ -377,10 +377,10 @@ func (c *Client) SetSMSAttributes(ctx context.Context, params *sns.SetSMSAttribu
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "SetSMSAttributes"}
 	}
-	return api.SetSMSAttributes(ctx, params, optFns...)
+	return api.SetSMSAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// SetSubscriptionAttributes calls [sns.Client.SetSubscriptionAttributes] on the wrapped client, unchanged.
+// SetSubscriptionAttributes calls [sns.Client.SetSubscriptionAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) SetSubscriptionAttributes(ctx context.Context, params *sns.SetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.SetSubscriptionAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		SetSubscriptionAttributes(context.Context, *sns.SetSubscriptionAttributesInput, ...func(*sns.Options)) (*sns.SetSubscriptionAttributesOutput, error)
@@ -388,10 +388,10 @@ func (c *Client) SetSubscriptionAttributes(ctx context.Context, params *sns.SetS
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "SetSubscriptionAttributes"}
 	}
-	return api.SetSubscriptionAttributes(ctx, params, optFns...)
+	return api.SetSubscriptionAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// SetTopicAttributes calls [sns.Client.SetTopicAttributes] on the wrapped client, unchanged.
+// SetTopicAttributes calls [sns.Client.SetTopicAttributes] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) SetTopicAttributes(ctx context.Context, params *sns.SetTopicAttributesInput, optFns ...func(*sns.Options)) (*sns.SetTopicAttributesOutput, error) {
 	api, ok := c.sns.(interface {
 		SetTopicAttributes(context.Context, *sns.SetTopicAttributesInput, ...func(*sns.Options)) (*sns.SetTopicAttributesOutput, error)
@@ -399,10 +399,10 @@ func (c *Client) SetTopicAttributes(ctx context.Context, params *sns.SetTopicAtt
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "SetTopicAttributes"}
 	}
-	return api.SetTopicAttributes(ctx, params, optFns...)
+	return api.SetTopicAttributes(ctx, params, withUserAgent(optFns)...)
 }
 
-// Subscribe calls [sns.Client.Subscribe] on the wrapped client, unchanged.
+// Subscribe calls [sns.Client.Subscribe] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) Subscribe(ctx context.Context, params *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error) {
 	api, ok := c.sns.(interface {
 		Subscribe(context.Context, *sns.SubscribeInput, ...func(*sns.Options)) (*sns.SubscribeOutput, error)
@@ -410,10 +410,10 @@ func (c *Client) Subscribe(ctx context.Context, params *sns.SubscribeInput, optF
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "Subscribe"}
 	}
-	return api.Subscribe(ctx, params, optFns...)
+	return api.Subscribe(ctx, params, withUserAgent(optFns)...)
 }
 
-// TagResource calls [sns.Client.TagResource] on the wrapped client, unchanged.
+// TagResource calls [sns.Client.TagResource] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) TagResource(ctx context.Context, params *sns.TagResourceInput, optFns ...func(*sns.Options)) (*sns.TagResourceOutput, error) {
 	api, ok := c.sns.(interface {
 		TagResource(context.Context, *sns.TagResourceInput, ...func(*sns.Options)) (*sns.TagResourceOutput, error)
@@ -421,10 +421,10 @@ func (c *Client) TagResource(ctx context.Context, params *sns.TagResourceInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "TagResource"}
 	}
-	return api.TagResource(ctx, params, optFns...)
+	return api.TagResource(ctx, params, withUserAgent(optFns)...)
 }
 
-// Unsubscribe calls [sns.Client.Unsubscribe] on the wrapped client, unchanged.
+// Unsubscribe calls [sns.Client.Unsubscribe] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) Unsubscribe(ctx context.Context, params *sns.UnsubscribeInput, optFns ...func(*sns.Options)) (*sns.UnsubscribeOutput, error) {
 	api, ok := c.sns.(interface {
 		Unsubscribe(context.Context, *sns.UnsubscribeInput, ...func(*sns.Options)) (*sns.UnsubscribeOutput, error)
@@ -432,10 +432,10 @@ func (c *Client) Unsubscribe(ctx context.Context, params *sns.UnsubscribeInput, 
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "Unsubscribe"}
 	}
-	return api.Unsubscribe(ctx, params, optFns...)
+	return api.Unsubscribe(ctx, params, withUserAgent(optFns)...)
 }
 
-// UntagResource calls [sns.Client.UntagResource] on the wrapped client, unchanged.
+// UntagResource calls [sns.Client.UntagResource] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) UntagResource(ctx context.Context, params *sns.UntagResourceInput, optFns ...func(*sns.Options)) (*sns.UntagResourceOutput, error) {
 	api, ok := c.sns.(interface {
 		UntagResource(context.Context, *sns.UntagResourceInput, ...func(*sns.Options)) (*sns.UntagResourceOutput, error)
@@ -443,10 +443,10 @@ func (c *Client) UntagResource(ctx context.Context, params *sns.UntagResourceInp
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "UntagResource"}
 	}
-	return api.UntagResource(ctx, params, optFns...)
+	return api.UntagResource(ctx, params, withUserAgent(optFns)...)
 }
 
-// VerifySMSSandboxPhoneNumber calls [sns.Client.VerifySMSSandboxPhoneNumber] on the wrapped client, unchanged.
+// VerifySMSSandboxPhoneNumber calls [sns.Client.VerifySMSSandboxPhoneNumber] on the wrapped client, unchanged but for the library's user-agent key.
 func (c *Client) VerifySMSSandboxPhoneNumber(ctx context.Context, params *sns.VerifySMSSandboxPhoneNumberInput, optFns ...func(*sns.Options)) (*sns.VerifySMSSandboxPhoneNumberOutput, error) {
 	api, ok := c.sns.(interface {
 		VerifySMSSandboxPhoneNumber(context.Context, *sns.VerifySMSSandboxPhoneNumberInput, ...func(*sns.Options)) (*sns.VerifySMSSandboxPhoneNumberOutput, error)
@@ -454,5 +454,5 @@ func (c *Client) VerifySMSSandboxPhoneNumber(ctx context.Context, params *sns.Ve
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: "VerifySMSSandboxPhoneNumber"}
 	}
-	return api.VerifySMSSandboxPhoneNumber(ctx, params, optFns...)
+	return api.VerifySMSSandboxPhoneNumber(ctx, params, withUserAgent(optFns)...)
 }

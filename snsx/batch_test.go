@@ -495,7 +495,8 @@ func TestPublishBatchMalformedRequestPassedThrough(t *testing.T) {
 			if got := sqsxtest.Params[*sns.PublishBatchInput](e.log)[0]; got != tc.in {
 				t.Errorf("expect the caller's params passed through, got a different input")
 			}
-			if diff := cmp.Diff([]int{1}, e.snsOptFns()); diff != "" {
+			// The caller's and the user-agent key.
+			if diff := cmp.Diff([]int{2}, e.snsOptFns()); diff != "" {
 				t.Errorf("optFns mismatch (-want +got):\n%s", diff)
 			}
 			if tc.in != nil {
@@ -636,8 +637,9 @@ func TestPublishBatchOptFnsPassedThrough(t *testing.T) {
 	if _, err := e.client.PublishBatch(context.Background(), batchInput(entry("a", 262145)), region, func(*sns.Options) {}); err != nil {
 		t.Fatalf("expect no error, got %v", err)
 	}
-	// The caller's two, plus the library's own that watches the attempts.
-	if diff := cmp.Diff([]int{3}, e.snsOptFns()); diff != "" {
+	// The caller's two, the library's own that watches the attempts and
+	// the user-agent key.
+	if diff := cmp.Diff([]int{4}, e.snsOptFns()); diff != "" {
 		t.Errorf("optFns mismatch (-want +got):\n%s", diff)
 	}
 	for _, r := range e.s3Records() {

@@ -521,7 +521,7 @@ func TestPassThroughForwardsToFake(t *testing.T) {
 	if err != nil || aws.ToString(out.TopicArn) != "arn:aws:sns:us-east-1:123456789012:t" {
 		t.Fatalf("expect the wrapped client's output, got %v, %v", out, err)
 	}
-	if tm.got != in || tm.fns != 2 {
+	if tm.got != in || tm.fns != 3 { // both, and the user-agent key
 		t.Errorf("expect params and both optFns forwarded, got %v, %v optFns", tm.got, tm.fns)
 	}
 	var uoe *snsx.UnsupportedOperationError

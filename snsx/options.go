@@ -42,6 +42,13 @@ const FanoutMetadataKey = payload.FanoutMetadataKey
 // ServerSideEncryption; SSEKMSKeyID; ACL; PutObjectOptions; S3ClientOptions);
 // see there for their defaults. AllowedBuckets and MaxPayloadSize concern
 // readers and are not used here.
+//
+// They also hold TracerProvider and MeterProvider (smithy-go's interfaces,
+// which the AWS SDK's clients take too), through which the Client traces
+// and measures its publishes and the payload store its uploads
+// (docs/observability.md lists the spans and metrics). Default: the
+// providers of the SNS client given to New, when it is an *sns.Client; else
+// none. Package github.com/sqsx/sqsx/otel adapts OpenTelemetry's.
 type Options struct {
 	payload.StoreOptions
 
@@ -77,6 +84,16 @@ type Options struct {
 
 	// Logger receives warnings about failed clean-ups. Default: none.
 	Logger *slog.Logger
+
+	// PropagateTraceparent publishes the trace context of each publish, when
+	// tracing is on, in a W3C "traceparent" message attribute, which
+	// reaches SQS subscribers (as a message attribute with raw delivery, in
+	// the envelope's MessageAttributes without) for the consumer to
+	// continue the trace. SNS has no system attribute for it. It takes one
+	// of a message's 10 attributes and counts in its size; a message with
+	// more than 8 attributes, or a traceparent of its own, is published
+	// without it. Default: false.
+	PropagateTraceparent bool
 }
 
 // WithOffloadOptions returns a per-call option, for the optFns of one

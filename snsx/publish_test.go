@@ -511,11 +511,11 @@ func TestPublishOptFnsPassedThrough(t *testing.T) {
 		if _, err := e.client.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(testTopic), Message: aws.String(strings.Repeat("x", size))}, fn1, fn2); err != nil {
 			t.Fatalf("expect no error, got %v", err)
 		}
-		// The caller's two, plus, on an offloaded publish, the library's
-		// own that watches the call's attempts.
-		want := 2
+		// The caller's two and the user-agent key, plus, on an offloaded
+		// publish, the library's own that watches the call's attempts.
+		want := 3
 		if size > 262144 {
-			want = 3
+			want = 4
 		}
 		if diff := cmp.Diff([]int{want}, e.snsOptFns()); diff != "" {
 			t.Errorf("size %v: optFns mismatch (-want +got):\n%s", size, diff)

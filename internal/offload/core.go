@@ -38,9 +38,11 @@ type Service[V any] struct {
 	DefaultThreshold int64
 	// MaxAttributes is the number of attributes a message may carry.
 	MaxAttributes int
-	// View reads an attribute; Number makes a Number attribute.
+	// View reads an attribute; Number makes a Number attribute, String a
+	// String one.
 	View   func(V) Attr
 	Number func(value string) V
+	String func(value string) V
 }
 
 // Defaults of Config.
@@ -105,6 +107,7 @@ type Core[V any] struct {
 	*Service[V]
 	Config
 	Store *payload.Store
+	Telemetry
 }
 
 // AttributesSize returns what attrs add to a message's size, as the

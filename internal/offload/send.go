@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/sqsx/sqsx/internal/outcome"
+	"github.com/sqsx/sqsx/internal/telemetry"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -67,8 +68,8 @@ func DiscardFailedEntries(ctx context.Context, store *payload.Store, logger *slo
 	err := store.Discard(ctx, op, t.Uncertain() <= 1, errEntryFailed, ps...)
 	var ke *payload.KeptError
 	if errors.As(err, &ke) {
-		logger.Warn("payloads of failed batch entries left in S3", "op", op,
-			"payloads", ke.Pointers, "maybeSent", ke.Ambiguous, "error", err)
+		logger.WarnContext(ctx, "payloads of failed batch entries left in S3", telemetry.AttrOperation, op,
+			"payloads", ke.Pointers, telemetry.AttrAmbiguous, ke.Ambiguous, "error", err)
 	}
 }
 

@@ -34,6 +34,10 @@ const (
 	AttrAmbiguous    = "sqsx.ambiguous"
 	AttrSNSEnvelope  = "sqsx.sns_envelope"
 	AttrOutcome      = "sqsx.outcome"
+	AttrPayloadCount = "sqsx.payload.count"
+	// AttrOffloadedCount is the number of entries of a batch that went to
+	// S3.
+	AttrOffloadedCount = "sqsx.offloaded_count"
 
 	// AttrLinkTraceparent is the span property that carries a remote span
 	// context (a producer's, from a message) as a W3C traceparent. The
@@ -67,6 +71,9 @@ const (
 	SpanDelete   = "sqsx.payload.delete"
 	SpanResolve  = "sqsx.resolve"
 )
+
+// EventKept is the span event of a call that left payload objects in S3.
+const EventKept = "sqsx.payload.kept"
 
 // Metric names.
 const (

@@ -79,7 +79,7 @@ func (c *Client) Options() %[1]s.Options {
 		if !isOperation(m.Type) {
 			log.Fatalf("%s.%s does not have the shape of an operation: %v", svc.pkg, m.Name, m.Type)
 		}
-		doc := fmt.Sprintf("%s calls [%s.Client.%s] on the wrapped client, unchanged.", m.Name, svc.pkg, m.Name)
+		doc := fmt.Sprintf("%s calls [%s.Client.%s] on the wrapped client, unchanged but for the library's user-agent key.", m.Name, svc.pkg, m.Name)
 		if n, ok := svc.notes[m.Name]; ok {
 			doc += "\n//\n// " + n
 		}
@@ -92,7 +92,7 @@ func (c *Client) %[1]s(ctx context.Context, params *%[2]s.%[1]sInput, optFns ...
 	if !ok {
 		return nil, &UnsupportedOperationError{Op: %[4]q}
 	}
-	return api.%[1]s(ctx, params, optFns...)
+	return api.%[1]s(ctx, params, withUserAgent(optFns)...)
 }
 `, m.Name, svc.pkg, svc.field, m.Name, doc)
 	}
