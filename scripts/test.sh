@@ -21,19 +21,33 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
+# The modules: the library, and its OpenTelemetry adapters (otel/, a module
+# of its own so that the library does not depend on OpenTelemetry).
+modules=". otel"
+
 log "go vet"
-go vet ./...
+for m in $modules; do (cd "$m" && go vet ./...); done
 
 log "staticcheck $STATICCHECK_VERSION"
 if [ ! -x "$root/.tools/staticcheck-$STATICCHECK_VERSION" ]; then
   GOBIN="$root/.tools" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
   mv "$root/.tools/staticcheck" "$root/.tools/staticcheck-$STATICCHECK_VERSION"
 fi
-"$root/.tools/staticcheck-$STATICCHECK_VERSION" ./...
+for m in $modules; do (cd "$m" && "$root/.tools/staticcheck-$STATICCHECK_VERSION" ./...); done
+
+# test_modules runs go test, with the arguments given, in every module, and
+# fails if any run failed.
+test_modules() {
+  local m rc=0
+  for m in $modules; do
+    (cd "$m" && go test -race -count=1 -timeout 30m -v "$@" ./...) || rc=$?
+  done
+  return $rc
+}
 
 # shellcheck source=scripts/backends.sh
 source scripts/backends.sh
-run_on_backends "" on go test -race -count=1 -timeout 30m -v "$@" ./...
+run_on_backends "" on test_modules "$@"
 
 log "fuzz targets, ${SQSX_FUZZTIME:-10s} each"
 bash scripts/fuzz.sh
