@@ -117,7 +117,6 @@ func (c *Client) startReceive(ctx context.Context, in *sqs.ReceiveMessageInput) 
 		return ctx, receiveSpan{}
 	}
 	if !slices.Contains(in.MessageSystemAttributeNames, types.MessageSystemAttributeNameAll) &&
-		!slices.Contains(in.AttributeNames, types.QueueAttributeNameAll) &&
 		!slices.Contains(in.MessageSystemAttributeNames, types.MessageSystemAttributeNameAWSTraceHeader) {
 		in.MessageSystemAttributeNames = append(slices.Clip(in.MessageSystemAttributeNames), types.MessageSystemAttributeNameAWSTraceHeader)
 	}

@@ -97,8 +97,8 @@ func expectAttrs(t *testing.T, s sdktrace.ReadOnlySpan, want map[string]any) {
 			t.Errorf("span %q: expect attribute %s=%v, it has none (%v)", s.Name(), k, v, s.Attributes())
 			continue
 		}
-		if g.Emit() != attribute.StringValue(toString(v)).Emit() {
-			t.Errorf("span %q: expect %s=%v, got %v", s.Name(), k, v, g.Emit())
+		if g.String() != attribute.StringValue(toString(v)).String() {
+			t.Errorf("span %q: expect %s=%v, got %v", s.Name(), k, v, g.String())
 		}
 	}
 }
@@ -108,11 +108,11 @@ func toString(v any) string {
 	case string:
 		return v
 	case bool:
-		return attribute.BoolValue(v).Emit()
+		return attribute.BoolValue(v).String()
 	case int:
-		return attribute.IntValue(v).Emit()
+		return attribute.IntValue(v).String()
 	case int64:
-		return attribute.Int64Value(v).Emit()
+		return attribute.Int64Value(v).String()
 	}
 	panic("unsupported attribute value in a test")
 }
@@ -145,7 +145,7 @@ func find(t *testing.T, rm metricdata.ResourceMetrics, name string) metricdata.M
 func matches(set attribute.Set, want map[string]any) bool {
 	for k, v := range want {
 		got, ok := set.Value(attribute.Key(k))
-		if !ok || got.Emit() != toString(v) {
+		if !ok || got.String() != toString(v) {
 			return false
 		}
 	}
