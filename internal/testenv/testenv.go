@@ -96,6 +96,11 @@ type Quirks struct {
 	// without content-based deduplication refuses it and the Publish fails
 	// (moto).
 	FIFOTopicDropsContentDedupID bool
+
+	// DropsMessageSystemAttributes: SendMessage accepts
+	// MessageSystemAttributes (AWSTraceHeader) but does not keep them, so
+	// ReceiveMessage never returns AWSTraceHeader (fauxqs).
+	DropsMessageSystemAttributes bool
 }
 
 // quirks are the known deviations of each backend.
@@ -105,6 +110,7 @@ var quirks = map[string]Quirks{
 		RefusesSupplementaryCharacters: true,
 		ChecksumsAllAttributes:         true,
 		IgnoresSSE:                     true,
+		DropsMessageSystemAttributes:   true,
 	},
 	BackendMoto: {
 		AcceptsAnyCredentials:   true,

@@ -1,0 +1,212 @@
+package sqsxotel_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/testenv"
+	"github.com/sqsx/sqsx/snsx"
+)
+
+// recorder is an http.RoundTripper that records the User-Agent of every
+// request it carries, by the request's host.
+type recorder struct {
+	mu     sync.Mutex
+	agents []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.agents = append(r.agents, req.Header.Get("User-Agent"))
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// expectAgents fails t unless every request recorded carries the library's
+// user-agent key, and at least one was.
+func (r *recorder) expectAgents(t *testing.T, service string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.agents) == 0 {
+		t.Errorf("%s: expect requests recorded, got none", service)
+	}
+	for _, ua := range r.agents {
+		if !strings.Contains(ua, " sqsx/") {
+			t.Errorf("%s: expect the sqsx user-agent key in %q", service, ua)
+		}
+	}
+}
+
+// tracedClients are SDK clients for the local servers, traced and measured
+// by one pipeline, whose requests are recorded.
+type tracedClients struct {
+	*testenv.Clients
+	sqs          *sqs.Client
+	s3           *s3.Client
+	sns          *sns.Client
+	sqsRec       *recorder
+	s3Rec, snRec *recorder
+}
+
+func newTracedClients(t *testing.T, p *pipeline) *tracedClients {
+	env := testenv.Require(t)
+	c := &tracedClients{Clients: env, sqsRec: &recorder{}, s3Rec: &recorder{}, snRec: &recorder{}}
+	c.sqs = sqs.NewFromConfig(env.Config, func(o *sqs.Options) {
+		o.TracerProvider, o.MeterProvider, o.HTTPClient = p.tp, p.mp, &http.Client{Transport: c.sqsRec}
+	})
+	c.s3 = s3.NewFromConfig(env.Config, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.TracerProvider, o.MeterProvider, o.HTTPClient = p.tp, p.mp, &http.Client{Transport: c.s3Rec}
+	})
+	c.sns = sns.NewFromConfig(env.Config, func(o *sns.Options) {
+		o.TracerProvider, o.MeterProvider, o.HTTPClient = p.tp, p.mp, &http.Client{Transport: c.snRec}
+	})
+	return c
+}
+
+// TestIntegPropagationSQS sends an offloaded message through a traced
+// client built from traced SDK clients, with no providers of its own, and
+// receives it: the SDK's spans nest under the library's, the message
+// carries the send span's context in AWSTraceHeader, the resolve span
+// links to it, and every request carries the user-agent key.
+func TestIntegPropagationSQS(t *testing.T) {
+	p := newPipeline(t)
+	env := newTracedClients(t, p)
+	bucket, queue := env.Bucket(t), env.Queue(t, false, nil)
+	client, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(strings.Repeat("x", large))}); err != nil {
+		t.Fatal(err)
+	}
+	name := "send " + queue[strings.LastIndex(queue, "/")+1:]
+	send := p.span(t, name)
+	kids := names(p.children(send))
+	if !contains(kids, "sqsx.payload.upload") || !contains(kids, "SQS.SendMessage") {
+		t.Errorf("expect the upload and the SDK's SendMessage under the send span, got %v", kids)
+	}
+	if up := p.span(t, "sqsx.payload.upload"); !contains(names(p.children(up)), "S3.PutObject") {
+		t.Errorf("expect the SDK's PutObject under the upload span, got %v", names(p.children(up)))
+	}
+
+	msgs := testenv.ReceiveAll(t, client, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1}, 1, 20*time.Second)
+	header := msgs[0].Attributes["AWSTraceHeader"]
+	tid := send.SpanContext().TraceID().String()
+	want := "Root=1-" + tid[:8] + "-" + tid[8:] + ";Parent=" + send.SpanContext().SpanID().String() + ";Sampled=1"
+	if env.Quirks.DropsMessageSystemAttributes {
+		// The server keeps no system attribute: the message arrives without
+		// the context, and nothing links to the send.
+		want = ""
+	}
+	if header != want {
+		t.Errorf("expect AWSTraceHeader %q, got %q", want, header)
+	}
+	if len(aws.ToString(msgs[0].Body)) != large {
+		t.Errorf("expect the payload resolved, got %d bytes", len(aws.ToString(msgs[0].Body)))
+	}
+	var linked bool
+	for _, s := range p.ended() {
+		if s.Name() == "sqsx.resolve" && len(s.Links()) == 1 && s.Links()[0].SpanContext.SpanID() == send.SpanContext().SpanID() {
+			linked = true
+		}
+	}
+	if linked != (want != "") {
+		t.Errorf("expect a resolve span linked to the send span: %v, got %v", want != "", linked)
+	}
+	if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: msgs[0].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	env.sqsRec.expectAgents(t, "SQS")
+	env.s3Rec.expectAgents(t, "S3")
+}
+
+// TestIntegPropagationSNS publishes through SNS to a raw-delivery SQS
+// subscription with PropagateTraceparent: the traceparent attribute arrives
+// with the message and names the publish span.
+func TestIntegPropagationSNS(t *testing.T) {
+	p := newPipeline(t)
+	env := newTracedClients(t, p)
+	bucket, queue, topic := env.Bucket(t), env.Queue(t, false, nil), env.Topic(t, false)
+	env.Subscribe(t, topic, queue, true)
+	pub, err := snsx.New(env.sns, env.s3, func(o *snsx.Options) { o.Bucket, o.PropagateTraceparent = bucket, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(strings.Repeat("s", large))}); err != nil {
+		t.Fatal(err)
+	}
+	var span trace.SpanContext
+	for _, s := range p.ended() {
+		if strings.HasPrefix(s.Name(), "publish ") {
+			span = s.SpanContext()
+			if !contains(names(p.children(s)), "SNS.Publish") {
+				t.Errorf("expect the SDK's Publish under the publish span, got %v", names(p.children(s)))
+			}
+		}
+	}
+	msgs := testenv.ReceiveAll(t, recv, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1}, 1, 20*time.Second)
+	tp := aws.ToString(msgs[0].MessageAttributes["traceparent"].StringValue)
+	if want := "00-" + span.TraceID().String() + "-" + span.SpanID().String() + "-01"; tp != want {
+		t.Errorf("expect traceparent %q, got %q (attributes %v)", want, tp, msgs[0].MessageAttributes)
+	}
+	env.snRec.expectAgents(t, "SNS")
+}
+
+// TestIntegCallerTraceHeaderKept checks that a caller's own AWSTraceHeader
+// is sent as it is, and its input left unchanged.
+func TestIntegCallerTraceHeaderKept(t *testing.T) {
+	p := newPipeline(t)
+	env := newTracedClients(t, p)
+	bucket, queue := env.Bucket(t), env.Queue(t, false, nil)
+	client, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mine = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String("hi"),
+		MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(mine)}}}
+	if _, err := client.SendMessage(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.MessageSystemAttributes) != 1 {
+		t.Errorf("expect the caller's input unchanged, got %v", in.MessageSystemAttributes)
+	}
+	msgs := testenv.ReceiveAll(t, client, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), WaitTimeSeconds: 1}, 1, 20*time.Second)
+	if env.Quirks.DropsMessageSystemAttributes {
+		if got := msgs[0].Attributes["AWSTraceHeader"]; got != "" {
+			t.Errorf("expect the server to drop AWSTraceHeader, as its quirk says, got %q", got)
+		}
+		return
+	}
+	if got := msgs[0].Attributes["AWSTraceHeader"]; got != mine {
+		t.Errorf("expect the caller's AWSTraceHeader, got %q", got)
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
