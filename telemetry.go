@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/sqsx/sqsx/internal/offload"
@@ -249,3 +250,12 @@ func orphans(err error) (kept, failed int) {
 	}
 	return kept, failed
 }
+
+// TracerProvider returns the provider the client traces with:
+// Options.TracerProvider, or the SQS client's by default; nil for none.
+// The consumer package takes it as its default.
+func (c *Client) TracerProvider() tracing.TracerProvider { return c.opts.TracerProvider }
+
+// MeterProvider returns the provider the client measures with:
+// Options.MeterProvider, or the SQS client's by default; nil for none.
+func (c *Client) MeterProvider() metrics.MeterProvider { return c.opts.MeterProvider }

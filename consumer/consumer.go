@@ -84,6 +84,7 @@ func New(api API, optFns ...func(*Options)) (*Consumer, error) {
 		fn(&o)
 	}
 	o.resolveDefaults()
+	resolveTelemetry(api, &o)
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("consumer: invalid Options: %w", err)
 	}
@@ -150,6 +151,7 @@ const (
 // run is the state of one Run call.
 type run struct {
 	c        *Consumer
+	obs      observer
 	queueURL string
 	fifo     bool
 	mode     mode
@@ -196,6 +198,7 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 		bytes:    semaphore.NewWeighted(o.MaxInFlightBytes),
 		handlers: semaphore.NewWeighted(int64(o.Concurrency)),
 		groups:   map[string][][]*delivery{},
+		obs:      newObserver(o, queueURL),
 	}
 	r.hb = &heartbeat{r: r, timeout: o.VisibilityTimeout, interval: o.HeartbeatInterval, maxExt: o.MaxExtension, held: map[*delivery]struct{}{}}
 	interval := o.AckInterval
@@ -256,6 +259,8 @@ func (r *run) receive() {
 			types.MessageSystemAttributeNameMessageGroupId,
 			types.MessageSystemAttributeNameMessageDeduplicationId,
 			types.MessageSystemAttributeNameSequenceNumber,
+			// A producer's trace context, which the process span continues.
+			types.MessageSystemAttributeNameAWSTraceHeader,
 		},
 	}
 	pause := time.Duration(0)
@@ -605,7 +610,9 @@ func call(fn func() error) (err error) {
 func (r *run) handleOne(d *delivery) bool {
 	r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
 	ctx, cancel := r.handlerContext()
-	err := call(func() error { return r.single(ctx, d.msg) })
+	err := r.obs.handle(ctx, []*Message{d.msg}, func(ctx context.Context) error {
+		return call(func() error { return r.single(ctx, d.msg) })
+	})
 	cancel()
 	r.outcome(d, err)
 	return err != nil
@@ -631,7 +638,9 @@ func (r *run) handleStream(d *delivery) bool {
 		d.msg.Size = n
 	}
 	r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
-	err = call(func() error { return r.stream(ctx, d.msg, rc) })
+	err = r.obs.handle(ctx, []*Message{d.msg}, func(ctx context.Context) error {
+		return call(func() error { return r.stream(ctx, d.msg, rc) })
+	})
 	r.outcome(d, err)
 	return err != nil
 }
@@ -643,7 +652,9 @@ func (r *run) handleBatch(ds []*delivery) bool {
 		r.c.opts.Hooks.event(EventStarted, d.id, 0, nil)
 	}
 	ctx, cancel := r.handlerContext()
-	err := call(func() error { return r.batch(ctx, msgs) })
+	err := r.obs.handle(ctx, msgs, func(ctx context.Context) error {
+		return call(func() error { return r.batch(ctx, msgs) })
+	})
 	cancel()
 	var be *BatchError
 	if !errors.As(err, &be) {
@@ -763,6 +774,7 @@ func (r *run) sendAcks(es []*entry) {
 	}
 	ctx, cancel := detached(r.hctx)
 	defer cancel()
+	r.obs.metrics.AckBatch(ctx, len(in.Entries))
 	out, err := r.c.api.DeleteMessageBatch(ctx, in)
 	r.settled(OpAck, es, out, err, func(e *entry) {
 		r.c.opts.Hooks.event(EventAcked, e.d.id, 0, nil)

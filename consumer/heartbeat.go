@@ -126,6 +126,7 @@ func (h *heartbeat) extend(ctx context.Context, now time.Time, ds []*delivery) {
 		}
 		return
 	}
+	h.r.obs.metrics.Extended(cctx, len(out.Successful))
 	for _, s := range out.Successful {
 		i, _ := strconv.Atoi(aws.ToString(s.Id))
 		if i < 0 || i >= len(locked) {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
+
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -190,6 +193,20 @@ type Options struct {
 
 	// Hooks receive errors and events. Default: none.
 	Hooks Hooks
+
+	// TracerProvider traces each handler run with a "process" span that
+	// continues the producer's trace (its parent when the handler's context
+	// has no span, and a link), read from the message's AWSTraceHeader
+	// system attribute or traceparent message attribute. Default: the
+	// API's, when it has a TracerProvider method (an *sqsx.Client does);
+	// else none.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider measures the messages and bytes in flight, handler
+	// durations, acknowledgement batch sizes, visibility extensions and
+	// the age of messages when handled (docs/observability.md). Default:
+	// the API's, when it has a MeterProvider method; else none.
+	MeterProvider metrics.MeterProvider
 }
 
 // ExponentialBackoff returns a Backoff that waits base after the first

@@ -210,3 +210,81 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// processParent returns the parent of the one process span of the message
+// with id, failing t if there is none.
+func processParent(t *testing.T, p *pipeline, id string) trace.SpanContext {
+	t.Helper()
+	for _, s := range p.ended() {
+		if strings.HasPrefix(s.Name(), "process ") && attrs(s)["messaging.message.id"].AsString() == id {
+			return s.Parent()
+		}
+	}
+	t.Fatalf("expect a process span for message %s, got %v", id, names(p.ended()))
+	return trace.SpanContext{}
+}
+
+// TestIntegConsumerContinuesTrace: producer -> SQS -> consumer. The
+// process span is a child of the send span, through AWSTraceHeader where
+// the server keeps it and through the traceparent attribute otherwise.
+func TestIntegConsumerContinuesTrace(t *testing.T) {
+	p := newPipeline(t)
+	env := newTracedClients(t, p)
+	bucket, queue := env.Bucket(t), env.Queue(t, false, nil)
+	client, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) {
+		o.Bucket = bucket
+		// Where the server drops AWSTraceHeader, the attribute carries it.
+		o.PropagateTraceparent = env.Quirks.DropsMessageSystemAttributes
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(strings.Repeat("x", large))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := p.span(t, "send "+queue[strings.LastIndex(queue, "/")+1:])
+	consume(t, client, queue, 1)
+	if got := processParent(t, p, aws.ToString(out.MessageId)); got.SpanID() != send.SpanContext().SpanID() || got.TraceID() != send.SpanContext().TraceID() {
+		t.Errorf("expect the process span a child of the send span %v, got %v", send.SpanContext(), got)
+	}
+}
+
+// TestIntegConsumerContinuesTraceThroughSNS: producer -> SNS -> SQS ->
+// consumer, with raw delivery and the traceparent attribute.
+func TestIntegConsumerContinuesTraceThroughSNS(t *testing.T) {
+	p := newPipeline(t)
+	env := newTracedClients(t, p)
+	bucket, queue, topic := env.Bucket(t), env.Queue(t, false, nil), env.Topic(t, false)
+	env.Subscribe(t, topic, queue, true)
+	pub, err := snsx.New(env.sns, env.s3, func(o *snsx.Options) { o.Bucket, o.PropagateTraceparent = bucket, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(strings.Repeat("s", large))}); err != nil {
+		t.Fatal(err)
+	}
+	var publish trace.SpanContext
+	for _, s := range p.ended() {
+		if strings.HasPrefix(s.Name(), "publish ") {
+			publish = s.SpanContext()
+		}
+	}
+	consume(t, client, queue, 1)
+	var found bool
+	for _, s := range p.ended() {
+		if strings.HasPrefix(s.Name(), "process ") {
+			found = true
+			if s.Parent().SpanID() != publish.SpanID() || s.SpanContext().TraceID() != publish.TraceID() {
+				t.Errorf("expect the process span a child of the publish span %v, got %v", publish, s.Parent())
+			}
+		}
+	}
+	if !found {
+		t.Errorf("expect a process span, got %v", names(p.ended()))
+	}
+}

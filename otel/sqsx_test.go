@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -15,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/consumer"
 	"github.com/sqsx/sqsx/snsx"
 	"github.com/sqsx/sqsx/sqsxtest"
 )
@@ -279,5 +282,92 @@ func TestPublish(t *testing.T) {
 	}
 	if n := sum(t, p.collect(t), "messaging.client.sent.messages", map[string]any{"messaging.system": "aws_sns", "sqsx.offloaded": true}); n != 1 {
 		t.Errorf("expect 1 offloaded publish counted, got %d", n)
+	}
+}
+
+// consume runs a consumer of c on queue until it has handled n messages.
+func consume(t *testing.T, c *sqsx.Client, queue string, n int, optFns ...func(*consumer.Options)) {
+	t.Helper()
+	cons, err := consumer.New(c, append([]func(*consumer.Options){func(o *consumer.Options) {
+		o.WaitTime = time.Second
+	}}, optFns...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	err = cons.Run(ctx, queue, func(ctx context.Context, m *consumer.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[m.ID] = true
+		if len(seen) == n {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n {
+		t.Fatalf("expect %d messages handled, got %d", n, len(seen))
+	}
+}
+
+// TestConsumer runs a consumer over two messages, one offloaded: each
+// handler run has a process span whose parent is its producer's send span,
+// and the consumer's metrics are recorded.
+func TestConsumer(t *testing.T) {
+	p := newPipeline(t)
+	c, _, _ := newClient(t, p, func(o *sqsx.Options) { o.PropagateTraceparent = true })
+	ctx := context.Background()
+	sends := map[string]trace.SpanContext{}
+	for _, body := range []string{"small", strings.Repeat("c", large)} {
+		out, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := p.ended()
+		sends[aws.ToString(out.MessageId)] = ended[len(ended)-1].SpanContext()
+	}
+	consume(t, c, queueURL, 2)
+
+	var processed int
+	for _, s := range p.ended() {
+		if s.Name() != "process orders" {
+			continue
+		}
+		processed++
+		id := attrs(s)["messaging.message.id"].AsString()
+		if s.SpanKind() != trace.SpanKindConsumer {
+			t.Errorf("expect a consumer span, got %v", s.SpanKind())
+		}
+		if want := sends[id]; s.Parent().SpanID() != want.SpanID() || s.SpanContext().TraceID() != want.TraceID() {
+			t.Errorf("message %s: expect the process span a child of its send span %v, got parent %v", id, want.SpanID(), s.Parent().SpanID())
+		}
+		if len(s.Links()) != 1 {
+			t.Errorf("expect a link to the producer, got %v", s.Links())
+		}
+		expectAttrs(t, s, map[string]any{"messaging.operation.type": "process", "messaging.destination.name": "orders"})
+	}
+	if processed != 2 {
+		t.Errorf("expect 2 process spans, got %d", processed)
+	}
+	rm := p.collect(t)
+	if n, _ := count(t, rm, "messaging.process.duration", map[string]any{"messaging.destination.name": "orders"}); n != 2 {
+		t.Errorf("expect 2 handler runs timed, got %d", n)
+	}
+	if n, total := count(t, rm, "sqsx.consumer.ack.batch.size", nil); n == 0 || total != 2 {
+		t.Errorf("expect acknowledgement batches of 2 messages in all, got %d batches of %v", n, total)
+	}
+	if n, _ := count(t, rm, "sqsx.consumer.message.age", nil); n != 2 {
+		t.Errorf("expect the age of 2 messages, got %d", n)
+	}
+	if n := sum(t, rm, "sqsx.consumer.messages.in_flight", nil); n != 0 {
+		t.Errorf("expect no message in flight after the run, got %d", n)
+	}
+	if n := sum(t, rm, "sqsx.consumer.bytes.in_flight", nil); n != 0 {
+		t.Errorf("expect no bytes in flight after the run, got %d", n)
 	}
 }

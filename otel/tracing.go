@@ -23,7 +23,8 @@ import (
 // holding a W3C traceparent, which the consumer sets from a received
 // message's trace context, becomes a link to that context, and the parent
 // of the span when ctx holds no span: the messaging conventions' way to
-// continue a producer's trace.
+// continue a producer's trace. Holding several traceparents (a batch
+// handler's messages), it becomes a link to each, and no parent.
 func TracerProvider(tp trace.TracerProvider) tracing.TracerProvider {
 	return &tracerProvider{tp: tp}
 }
@@ -46,13 +47,24 @@ func (t *tracer) StartSpan(ctx context.Context, name string, opts ...tracing.Spa
 		fn(&o)
 	}
 	start := []trace.SpanStartOption{trace.WithSpanKind(spanKind(o.Kind))}
-	if tp, ok := o.Properties.Get(telemetry.AttrLinkTraceparent).(string); ok {
+	var remotes []string
+	switch v := o.Properties.Get(telemetry.AttrLinkTraceparent).(type) {
+	case string:
+		remotes = []string{v}
+	case []string:
+		remotes = v
+	}
+	if remotes != nil {
 		o.Properties.Set(telemetry.AttrLinkTraceparent, nil)
-		if remote := remoteContext(tp); remote.IsValid() {
-			start = append(start, trace.WithLinks(trace.Link{SpanContext: remote}))
-			if !trace.SpanContextFromContext(ctx).IsValid() {
-				ctx = trace.ContextWithRemoteSpanContext(ctx, remote)
+		var links []trace.Link
+		for _, tp := range remotes {
+			if remote := remoteContext(tp); remote.IsValid() {
+				links = append(links, trace.Link{SpanContext: remote})
 			}
+		}
+		start = append(start, trace.WithLinks(links...))
+		if len(links) == 1 && !trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, links[0].SpanContext)
 		}
 	}
 	start = append(start, trace.WithAttributes(attributes(&o.Properties)...))
