@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -19,6 +20,7 @@ import (
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/consumer"
 	"github.com/sqsx/sqsx/snsx"
+	"github.com/sqsx/sqsx/sqsxlambda"
 	"github.com/sqsx/sqsx/sqsxtest"
 )
 
@@ -370,4 +372,28 @@ func TestConsumer(t *testing.T) {
 	if n := sum(t, rm, "sqsx.consumer.bytes.in_flight", nil); n != 0 {
 		t.Errorf("expect no bytes in flight after the run, got %d", n)
 	}
+}
+
+// TestLambdaContinuesTrace: the Lambda helper's process span of a record
+// continues the trace its AWSTraceHeader names.
+func TestLambdaContinuesTrace(t *testing.T) {
+	p := newPipeline(t)
+	c, _, _ := newClient(t, p)
+	h, err := sqsxlambda.New(c, func(ctx context.Context, r *events.SQSMessage) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{
+		MessageId: "m1", ReceiptHandle: "h1", Body: "hi", EventSource: "aws:sqs",
+		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:orders",
+		Attributes:     map[string]string{"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.span(t, "process orders")
+	if s.SpanContext().TraceID().String() != "5759e988bd862e3fe1be46a994272793" || s.Parent().SpanID().String() != "53995c3f42cd8ad8" {
+		t.Errorf("expect the producer's trace continued, got trace %v, parent %v", s.SpanContext().TraceID(), s.Parent().SpanID())
+	}
+	expectAttrs(t, s, map[string]any{"messaging.message.id": "m1", "sqsx.outcome": "succeeded"})
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/telemetry"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -198,7 +199,7 @@ func New(client *sqsx.Client, h RecordHandler, optFns ...func(*Options)) (Handle
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &processor{client: client, handle: h, opts: o}
+	p := &processor{client: client, handle: h, opts: o, tracer: telemetry.NewTracer(client.TracerProvider())}
 	return p.process, nil
 }
 
@@ -207,6 +208,7 @@ type processor struct {
 	client *sqsx.Client
 	handle RecordHandler
 	opts   Options
+	tracer telemetry.Tracer
 }
 
 // outcome is a Result plus, for a record that succeeded, the payload its
@@ -253,8 +255,8 @@ func (p *processor) process(ctx context.Context, event events.SQSEvent) (events.
 	for _, o := range out {
 		if o.Outcome.Reported() {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: o.MessageID})
-			p.opts.Logger.Warn("sqsxlambda: record reported as failed",
-				"messageId", o.MessageID, "outcome", o.Outcome.String(), "code", o.Code, "error", o.Err)
+			p.opts.Logger.WarnContext(ctx, "sqsxlambda: record reported as failed",
+				telemetry.AttrMessageID, o.MessageID, telemetry.AttrOutcome, o.Outcome.String(), telemetry.AttrErrorType, o.Code, "error", o.Err)
 		}
 		if p.opts.OnResult != nil {
 			p.opts.OnResult(o.Result)
@@ -293,6 +295,14 @@ func lanes(records []events.SQSMessage) []lane {
 
 // record resolves a copy of r and runs the handler on it.
 func (p *processor) record(ctx context.Context, r *events.SQSMessage) outcome {
+	ctx, span := p.startProcess(ctx, r)
+	o := p.handleRecord(ctx, r)
+	p.endProcess(span, o)
+	return o
+}
+
+// handleRecord is record without its span.
+func (p *processor) handleRecord(ctx context.Context, r *events.SQSMessage) outcome {
 	o := outcome{Result: Result{MessageID: r.MessageId}}
 	rec := *r
 	offloaded, err := Resolve(ctx, p.client, &rec)
@@ -302,8 +312,8 @@ func (p *processor) record(ctx context.Context, r *events.SQSMessage) outcome {
 		o.Outcome = Unresolved
 		if p.drops(o.Code) {
 			o.Outcome = Dropped
-			p.opts.Logger.Warn("sqsxlambda: record dropped: its payload cannot be resolved",
-				"messageId", o.MessageID, "code", o.Code, "error", err)
+			p.opts.Logger.WarnContext(ctx, "sqsxlambda: record dropped: its payload cannot be resolved",
+				telemetry.AttrMessageID, o.MessageID, telemetry.AttrErrorType, o.Code, "error", err)
 		}
 		return o
 	}
