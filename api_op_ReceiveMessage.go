@@ -41,12 +41,12 @@ import (
 // processed. GetUnresolvedMessages(out.ResultMetadata) lists every such
 // message with what was done. params is not modified.
 func (c *Client) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	return c.receive(ctx, params, true, optFns)
+	return c.receive(ctx, params, modeFetch, optFns)
 }
 
-// receive is ReceiveMessage; with fetch false it leaves payloads in S3 (see
-// ReceiveMessageUnresolved).
-func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, fetch bool, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+// receive is ReceiveMessage under modeFetch; under the other modes it
+// leaves payloads in S3 (see ReceiveMessageUnresolved).
+func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, mode resolveMode, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	in := sqs.ReceiveMessageInput{}
 	if params != nil {
 		in = *params
@@ -71,7 +71,7 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, f
 			}
 			continue
 		}
-		resolve := c.resolver(&out.Messages[i], fetch)
+		resolve := c.resolver(&out.Messages[i], mode)
 		if resolve == nil {
 			continue
 		}

@@ -161,6 +161,9 @@ type run struct {
 	fail context.CancelCauseFunc
 	hctx context.Context // the handlers'; ends at the shutdown deadline
 
+	opener   messageOpener        // nil: payloads are checked at the receive
+	recvOpts []func(*sqs.Options) // of each receive
+
 	slots    *semaphore.Weighted // messages held
 	bytes    *semaphore.Weighted // bytes of bodies held
 	handlers *semaphore.Weighted // handler calls
@@ -196,6 +199,10 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 		bytes:    semaphore.NewWeighted(o.MaxInFlightBytes),
 		handlers: semaphore.NewWeighted(int64(o.Concurrency)),
 		groups:   map[string][][]*delivery{},
+	}
+	if op, ok := c.api.(messageOpener); ok {
+		r.opener = op
+		r.recvOpts = []func(*sqs.Options){sqsx.WithoutPayloadCheck()}
 	}
 	r.hb = &heartbeat{r: r, timeout: o.VisibilityTimeout, interval: o.HeartbeatInterval, maxExt: o.MaxExtension, held: map[*delivery]struct{}{}}
 	interval := o.AckInterval
@@ -275,7 +282,7 @@ func (r *run) receive() {
 		// made its messages invisible already, and an abandoned answer
 		// would hide them for their visibility timeout. It ends within
 		// WaitTime, and its messages are released.
-		out, err := r.c.api.ReceiveMessageUnresolved(r.hctx, &req)
+		out, err := r.c.api.ReceiveMessageUnresolved(r.hctx, &req, r.recvOpts...)
 		var ue *sqsx.UnresolvedError
 		if err != nil && !(errors.As(err, &ue) && out != nil) {
 			r.slots.Release(int64(n))
@@ -553,7 +560,7 @@ func (r *run) prefetch(ds []*delivery) []*delivery {
 // beyond its size.
 func (r *run) read(d *delivery) error {
 	o := &r.c.opts
-	rc, n, err := r.c.api.OpenPayload(r.ctx, d.msg.Raw)
+	rc, n, err := r.open(r.ctx, d)
 	if err != nil {
 		return err
 	}
@@ -582,6 +589,24 @@ func (r *run) read(d *delivery) error {
 		d.bytes -= excess
 	}
 	return nil
+}
+
+// open opens d's payload. Through a messageOpener, which the receive did
+// not check the payload with, it also takes the receipt handle that names
+// the payload (unless it is shared), for the acknowledgement to delete both.
+func (r *run) open(ctx context.Context, d *delivery) (io.ReadCloser, int64, error) {
+	if r.opener == nil {
+		return r.c.api.OpenPayload(ctx, d.msg.Raw)
+	}
+	raw := d.msg.Raw
+	rc, n, err := r.opener.OpenMessagePayload(ctx, &raw)
+	if err == nil && raw.ReceiptHandle != d.msg.Raw.ReceiptHandle {
+		d.vmu.Lock() // the heartbeat reads it
+		d.handle = raw.ReceiptHandle
+		d.vmu.Unlock()
+		d.msg.Raw.ReceiptHandle = raw.ReceiptHandle
+	}
+	return rc, n, err
 }
 
 // handlerContext returns the context of one handler call.
@@ -616,7 +641,7 @@ func (r *run) handleStream(d *delivery) bool {
 	// context, which a shutdown does not end before ShutdownTimeout.
 	ctx, cancel := r.handlerContext()
 	defer cancel()
-	rc, n, err := r.c.api.OpenPayload(ctx, d.msg.Raw)
+	rc, n, err := r.open(ctx, d)
 	if err != nil {
 		if r.ctx.Err() != nil {
 			r.release(d)
