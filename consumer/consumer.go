@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -165,6 +166,7 @@ type run struct {
 	recvOpts []func(*sqs.Options) // of each receive
 
 	slots    *semaphore.Weighted // messages held
+	fill     int                 // slots a receiver waits for (see fillWait)
 	bytes    *semaphore.Weighted // bytes of bodies held
 	handlers *semaphore.Weighted // handler calls
 
@@ -200,6 +202,7 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 		handlers: semaphore.NewWeighted(int64(o.Concurrency)),
 		groups:   map[string][][]*delivery{},
 	}
+	r.fill = int(min(int64(o.BatchSize), int64(o.Concurrency)*perHandler+int64(o.Prefetch)))
 	if op, ok := c.api.(messageOpener); ok {
 		r.opener = op
 		r.recvOpts = []func(*sqs.Options){sqsx.WithoutPayloadCheck()}
@@ -267,13 +270,23 @@ func (r *run) receive() {
 	}
 	pause := time.Duration(0)
 	for r.ctx.Err() == nil {
-		// Back-pressure: receive only what the Consumer may hold.
+		// Back-pressure: receive only what the Consumer may hold. When it
+		// holds so much that fewer than r.fill slots are free, wait up to
+		// fillWait for more: slots free one at a time as handlers return,
+		// and a receive for each would cost a request per message or two.
 		if err := r.slots.Acquire(r.ctx, 1); err != nil {
 			return
 		}
 		n := 1
 		for n < o.BatchSize && r.slots.TryAcquire(1) {
 			n++
+		}
+		if n < r.fill {
+			n += r.waitSlots(r.fill - n)
+			if r.ctx.Err() != nil {
+				r.slots.Release(int64(n))
+				return
+			}
 		}
 		req := in
 		req.MaxNumberOfMessages = int32(n)
@@ -345,6 +358,23 @@ func (r *run) receive() {
 			r.dispatch(ds)
 		}
 	}
+}
+
+// fillWait is the longest a receiver waits for a fuller batch. The
+// messages the Consumer holds keep its handlers busy meanwhile: a receiver
+// waits only while at least Capacity - fill messages are held.
+const fillWait = 20 * time.Millisecond
+
+// waitSlots acquires up to k more slots, waiting at most fillWait, and
+// returns how many it got.
+func (r *run) waitSlots(k int) int {
+	ctx, cancel := context.WithTimeout(r.ctx, fillWait)
+	defer cancel()
+	got := 0
+	for got < k && r.slots.Acquire(ctx, 1) == nil {
+		got++
+	}
+	return got
 }
 
 // fatal reports whether a receive error means the queue cannot be read at
@@ -568,22 +598,13 @@ func (r *run) read(d *delivery) error {
 	if o.MaxPayloadSize > 0 && n > o.MaxPayloadSize {
 		return fmt.Errorf("%w: %d bytes, Options.MaxPayloadSize %d (use RunStream)", sqsx.ErrPayloadTooLarge, n, o.MaxPayloadSize)
 	}
-	var src io.Reader = rc
-	if o.MaxPayloadSize > 0 {
-		src = io.LimitReader(rc, o.MaxPayloadSize+1)
-	}
-	var b strings.Builder
-	if n > 0 {
-		b.Grow(int(n))
-	}
-	if _, err := io.Copy(&b, src); err != nil {
+	b, err := readBody(rc, n, o.MaxPayloadSize)
+	if err != nil {
 		return err
 	}
-	if o.MaxPayloadSize > 0 && int64(b.Len()) > o.MaxPayloadSize {
-		return fmt.Errorf("%w: more than Options.MaxPayloadSize %d bytes", sqsx.ErrPayloadTooLarge, o.MaxPayloadSize)
-	}
-	d.msg.Body = b.String()
-	d.msg.Size = int64(b.Len())
+	// b is never written again: the string shares its bytes.
+	d.msg.Body = unsafe.String(unsafe.SliceData(b), len(b))
+	d.msg.Size = int64(len(b))
 	if excess := d.bytes - min(d.msg.Size, o.MaxInFlightBytes); excess > 0 {
 		r.bytes.Release(excess)
 		d.bytes -= excess
@@ -607,6 +628,36 @@ func (r *run) open(ctx context.Context, d *delivery) (io.ReadCloser, int64, erro
 		d.msg.Raw.ReceiptHandle = raw.ReceiptHandle
 	}
 	return rc, n, err
+}
+
+// readBody reads a payload of n bytes (-1: unknown) from rc to its end,
+// where rc verifies its length and checksum. A known size is read straight
+// into one buffer of that size; an unknown one grows a buffer up to limit
+// bytes (0: no limit).
+func readBody(rc io.Reader, n, limit int64) ([]byte, error) {
+	if n < 0 {
+		src := rc
+		if limit > 0 {
+			src = io.LimitReader(rc, limit+1)
+		}
+		b, err := io.ReadAll(src)
+		if err == nil && limit > 0 && int64(len(b)) > limit {
+			err = fmt.Errorf("%w: more than Options.MaxPayloadSize %d bytes", sqsx.ErrPayloadTooLarge, limit)
+		}
+		return b, err
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, err
+	}
+	var one [1]byte
+	if m, err := rc.Read(one[:]); err != io.EOF {
+		if m > 0 && err == nil {
+			err = fmt.Errorf("the payload is longer than the %d bytes announced", n)
+		}
+		return nil, err
+	}
+	return b, nil
 }
 
 // handlerContext returns the context of one handler call.
