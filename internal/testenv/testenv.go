@@ -96,6 +96,13 @@ type Quirks struct {
 	// without content-based deduplication refuses it and the Publish fails
 	// (moto).
 	FIFOTopicDropsContentDedupID bool
+
+	// FIFOReceivesRace: concurrent ReceiveMessage calls on a FIFO queue
+	// are not serialized, so two of them can return messages of one
+	// message group (out of order across the calls), or the same message
+	// twice, where SQS returns no more messages of a group while one is in
+	// flight (moto).
+	FIFOReceivesRace bool
 }
 
 // quirks are the known deviations of each backend.
@@ -113,6 +120,7 @@ var quirks = map[string]Quirks{
 		RawBinaryAttributeFails: true,
 
 		FIFOTopicDropsContentDedupID: true,
+		FIFOReceivesRace:             true,
 	},
 }
 
