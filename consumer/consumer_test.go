@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/sqsxtest"
 	"github.com/sqsx/sqsx/payload"
+	"github.com/sqsx/sqsx/sqsxtest"
 )
 
 const (
