@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 )
 
 // config loads the AWS configuration the standard way: environment, shared
@@ -42,7 +44,24 @@ func (a *awsFlags) config(ctx context.Context) (aws.Config, error) {
 	if cfg.Credentials != nil {
 		cfg.Credentials = credentialsProvider{cfg.Credentials}
 	}
+	if a.log != nil {
+		// Not the requests: their headers carry the session token.
+		cfg.Logger = sdkLogger{a.log}
+		cfg.ClientLogMode = aws.LogRetries | aws.LogResponse
+	}
 	return cfg, nil
+}
+
+// sdkLogger passes the AWS SDK's log lines to the --debug log: warnings as
+// warnings, the rest at debug level.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "from", "aws-sdk")
 }
 
 // credentialsProvider marks the errors of the credentials provider it
@@ -116,4 +135,16 @@ func usePathStyle(flagSet bool, getenv func(string) string) bool {
 		return false
 	}
 	return getenv("AWS_ENDPOINT_URL_S3") != "" || getenv("AWS_ENDPOINT_URL") != ""
+}
+
+// openQueue loads the configuration and returns it, a plain SQS client,
+// and the URL of the queue that q names.
+func (a *awsFlags) openQueue(ctx context.Context, q *queueFlags) (aws.Config, *sqs.Client, string, error) {
+	cfg, err := a.config(ctx)
+	if err != nil {
+		return cfg, nil, "", err
+	}
+	c := a.sqs(cfg)
+	url, err := q.resolve(ctx, c)
+	return cfg, c, url, err
 }

@@ -37,7 +37,7 @@ func TestNewCommandsUsage(t *testing.T) {
 		{name: "help lifecycle", args: []string{"help", "lifecycle"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx lifecycle", "--days N", "(default 14)", "--show"}},
 		{name: "help doctor", args: []string{"help", "doctor"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx doctor", "OK, WARN or FAIL", "--topic-arn ARN", "4 when a check failed"}},
 		{name: "help consume", args: []string{"help", "consume"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx consume", "-- COMMAND [ARG...]", "SQSX_MESSAGE_ID", "--max-messages N", "--shutdown-timeout DURATION"}},
-		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, consume, publish, lifecycle and doctor"}},
+		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, consume, publish, lifecycle, doctor, stats and gc"}},
 
 		{name: "send delay too long", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--delay-seconds", "901"}, wantCode: 2, wantErr: []string{"--delay-seconds 901 is outside 0..900"}},
 		{name: "send delay on FIFO", args: []string{"send", "--queue-url", url + ".fifo", "--bucket", "b-1", "--message-group-id", "g", "--delay-seconds", "5"}, wantCode: 2, wantErr: []string{"not supported by FIFO queues"}},
@@ -218,7 +218,7 @@ func commandNamesForTest() []string {
 // --output, --quiet, --region, --profile, --endpoint-url and --path-style.
 func TestEveryCommandTakesCommonFlags(t *testing.T) {
 	names := commandNamesForTest()
-	if len(names) < 8 {
+	if len(names) < 10 {
 		t.Fatalf("commands %v", names)
 	}
 	for _, name := range names {

@@ -176,6 +176,7 @@ func (f *consumeFlags) run(ctx context.Context, u *ui) int {
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
 		o.AllowedBuckets = f.buckets.all()
 	})
 	if err != nil {

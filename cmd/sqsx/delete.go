@@ -101,6 +101,7 @@ func (f *deleteFlags) run(ctx context.Context, u *ui) int {
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
 		o.AllowedBuckets = allowed
 		o.KeepPayloadsOnDelete = f.keepPayload
 	})

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,6 +31,7 @@ type commonFlags struct {
 	// json: --output json, or its old spelling --json.
 	json  bool
 	quiet bool
+	debug bool
 }
 
 func (c *commonFlags) register(fs *pflag.FlagSet) {
@@ -36,11 +39,16 @@ func (c *commonFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.json, "json", false, "same as --output json")
 	fs.MarkHidden("json")
 	fs.BoolVar(&c.quiet, "quiet", false, "print no summaries and no progress bars")
+	fs.BoolVar(&c.debug, "debug", false, "log what the library and the AWS SDK do (retries, responses) on standard error")
 	c.aws.register(fs)
 }
 
-// resolve checks --output and folds --json into it.
-func (c *commonFlags) resolve() error {
+// resolve checks --output and folds --json into it. With --debug, the log
+// goes to stderr.
+func (c *commonFlags) resolve(stderr io.Writer) error {
+	if c.debug {
+		c.aws.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	switch c.output {
 	case "json":
 		c.json = true
@@ -60,6 +68,8 @@ type awsFlags struct {
 	profile     string
 	endpointURL string
 	pathStyle   bool
+	// log is the --debug log, or nil.
+	log *slog.Logger
 }
 
 func (a *awsFlags) register(fs *pflag.FlagSet) {

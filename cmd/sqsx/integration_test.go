@@ -149,6 +149,7 @@ func TestIntegration(t *testing.T) {
 	integrationCommands(t, c, sqsx)
 	integrationReliability(t, c, sqsx)
 	integrationConsume(t, c, sqsx)
+	integrationOps(t, c, sqsx)
 
 	t.Run("LargeBodyRoundTrip", func(t *testing.T) {
 		t.Parallel()

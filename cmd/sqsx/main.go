@@ -14,6 +14,8 @@
 //	sqsx publish   --topic-arn ARN --bucket BUCKET [--file FILE] [flags]
 //	sqsx lifecycle --bucket BUCKET [--key-prefix PREFIX] [--days N | --show] [flags]
 //	sqsx doctor    --bucket BUCKET [--queue-url URL | --queue NAME] [--key-prefix PREFIX] [--topic-arn ARN] [flags]
+//	sqsx stats     --queue-url URL | --queue NAME [--bucket BUCKET [--key-prefix PREFIX]] [--watch] [flags]
+//	sqsx gc        --bucket BUCKET [--key-prefix PREFIX] --queue-url URL | --queue NAME [--grace DURATION] [--apply] [flags]
 //	sqsx help [command]
 //	sqsx completion bash|zsh|fish|powershell
 //	sqsx --version
@@ -44,6 +46,22 @@
 // expires payloads. doctor checks the credentials, the bucket, the queue, the
 // lifecycle rule and the bucket's encryption, and says what to fix.
 //
+// stats prints the queue's depth (visible, in flight, delayed), its
+// dead-letter queue's depth (from its redrive policy) and, with --bucket,
+// the payload storage under --key-prefix (objects, bytes, oldest); --watch
+// redraws it every --interval. The age of the oldest message is not shown:
+// SQS gives it only to CloudWatch (ApproximateAgeOfOldestMessage), and
+// finding it by reading messages would count as receives.
+//
+// gc lists the payload objects that no message can still point to, those
+// last modified before now less the queue's retention period (the longer of
+// the queue's and its dead-letter queue's for a standard queue, their sum
+// for a FIFO queue) less --grace (default 1h), and the incomplete multipart
+// uploads initiated before then; it deletes them only with --apply, in
+// batches of 1000, with a progress bar on a terminal, reporting each key
+// that could not be deleted. It assumes the objects under --key-prefix are
+// this queue's payloads.
+//
 // # Flags
 //
 // The flags are named as aws-cli names them: --queue-url,
@@ -57,8 +75,9 @@
 // Every command takes --output text|json (json: results as one JSON object
 // per line on standard output, errors as a JSON object with Error and Hint
 // on standard error), --quiet (no summaries or progress bars), --region,
-// --profile, --endpoint-url and --path-style, before or after the command's
-// name. A progress bar is drawn on standard error for transfers above the
+// --profile, --endpoint-url, --path-style and --debug (log the library's
+// warnings and the AWS SDK's retries and responses, with log/slog, on
+// standard error), before or after the command's name. A progress bar is drawn on standard error for transfers above the
 // threshold when standard error is a terminal.
 //
 // # JSON output

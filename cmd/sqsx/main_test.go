@@ -42,7 +42,7 @@ func parseCommand(newCmd func() (*cobra.Command, subcommand), args []string) (su
 	if err := c.ParseFlags(args); err != nil {
 		return nil, nil, err
 	}
-	if err := common.resolve(); err != nil {
+	if err := common.resolve(io.Discard); err != nil {
 		return nil, nil, err
 	}
 	return s, &common, s.check(c.Flags(), c.Flags().Args())

@@ -86,12 +86,7 @@ func (f *peekFlags) check(_ *pflag.FlagSet, args []string) error {
 }
 
 func (f *peekFlags) run(ctx context.Context, u *ui) int {
-	cfg, err := u.aws.config(ctx)
-	if err != nil {
-		return u.fail(err)
-	}
-	sqsClient := u.aws.sqs(cfg)
-	queueURL, err := f.queue.resolve(ctx, sqsClient)
+	cfg, sqsClient, queueURL, err := u.aws.openQueue(ctx, &f.queue)
 	if err != nil {
 		return u.fail(err)
 	}

@@ -145,6 +145,7 @@ func (f *publishFlags) run(ctx context.Context, u *ui) int {
 	}
 	client, err := snsx.New(u.aws.sns(cfg), u.aws.s3(cfg), func(o *snsx.Options) {
 		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
 		o.KeyPrefix = f.keyPrefix
 		o.Threshold = f.threshold
 		o.AlwaysThroughS3 = f.alwaysS3

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -157,7 +158,7 @@ func (f *receiveFlags) run(ctx context.Context, u *ui) int {
 	if err != nil {
 		return u.fail(err)
 	}
-	client, err := newReceiveClient(sqsClient, s3Client, f)
+	client, err := newReceiveClient(sqsClient, s3Client, f, u.aws.log)
 	if err != nil {
 		return u.fail(err)
 	}
@@ -170,7 +171,7 @@ func (f *receiveFlags) run(ctx context.Context, u *ui) int {
 
 // newReceiveClient returns the Client with which sqsx receive reads the
 // payloads of the queue's messages.
-func newReceiveClient(sqsAPI sqsx.SQSAPI, s3API sqsx.S3API, f *receiveFlags) (*sqsx.Client, error) {
+func newReceiveClient(sqsAPI sqsx.SQSAPI, s3API sqsx.S3API, f *receiveFlags, log *slog.Logger) (*sqsx.Client, error) {
 	return sqsx.New(sqsAPI, s3API, func(o *sqsx.Options) {
 		// The CLI decides per message: one whose payload cannot be
 		// resolved comes back as received, to be reported with what to do
@@ -178,6 +179,7 @@ func newReceiveClient(sqsAPI sqsx.SQSAPI, s3API sqsx.S3API, f *receiveFlags) (*s
 		o.Unresolved = sqsx.UnresolvedReturn
 		o.Bucket = f.buckets.bucket
 		o.AllowedBuckets = f.buckets.all()
+		o.Logger = log
 	})
 }
 

@@ -87,7 +87,7 @@ func TestReceiveDecidesPerMessage(t *testing.T) {
 					}
 					f := s.(*receiveFlags)
 					f.json = common.json
-					client, err := newReceiveClient(fsqs, fs3, f)
+					client, err := newReceiveClient(fsqs, fs3, f, nil)
 					if err != nil {
 						t.Fatal(err)
 					}

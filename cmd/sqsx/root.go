@@ -99,7 +99,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
-		PersistentPreRunE: func(*cobra.Command, []string) error { return a.common.resolve() },
+		PersistentPreRunE: func(*cobra.Command, []string) error { return a.common.resolve(a.stderr) },
 		// Without a command: an unknown one is a usage error, and none
 		// prints the help as one.
 		Args: func(c *cobra.Command, args []string) error {
@@ -142,6 +142,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.command(newPublishCommand()),
 		a.command(newLifecycleCommand()),
 		a.command(newDoctorCommand()),
+		a.command(newStatsCommand()),
+		a.command(newGCCommand()),
 	)
 	return root
 }

@@ -122,6 +122,7 @@ func (f *sendFlags) run(ctx context.Context, u *ui) int {
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
 		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
 		o.KeyPrefix = f.keyPrefix
 		o.Threshold = f.threshold
 		o.ThresholdFromQueue = f.thresholdQueue
