@@ -96,6 +96,10 @@ type Quirks struct {
 	// without content-based deduplication refuses it and the Publish fails
 	// (moto).
 	FIFOTopicDropsContentDedupID bool
+
+	// FixedUploadInitiated: ListMultipartUploads reports every upload as
+	// initiated at the same time in 2010, not when it was created (moto).
+	FixedUploadInitiated bool
 }
 
 // quirks are the known deviations of each backend.
@@ -113,6 +117,7 @@ var quirks = map[string]Quirks{
 		RawBinaryAttributeFails: true,
 
 		FIFOTopicDropsContentDedupID: true,
+		FixedUploadInitiated:         true,
 	},
 }
 
