@@ -103,6 +103,10 @@ type Quirks struct {
 	// twice, where SQS returns no more messages of a group while one is in
 	// flight (moto).
 	FIFOReceivesRace bool
+
+	// FixedUploadInitiated: ListMultipartUploads reports every upload as
+	// initiated at the same time in 2010, not when it was created (moto).
+	FixedUploadInitiated bool
 }
 
 // quirks are the known deviations of each backend.
@@ -121,6 +125,7 @@ var quirks = map[string]Quirks{
 
 		FIFOTopicDropsContentDedupID: true,
 		FIFOReceivesRace:             true,
+		FixedUploadInitiated:         true,
 	},
 }
 
