@@ -43,24 +43,24 @@ import (
 // processed. GetUnresolvedMessages(out.ResultMetadata) lists every such
 // message with what was done. params is not modified.
 func (c *Client) ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	return c.receive(ctx, params, true, optFns)
+	return c.receive(ctx, params, modeFetch, optFns)
 }
 
-// receive is ReceiveMessage; with fetch false it leaves payloads in S3 (see
-// ReceiveMessageUnresolved).
-func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, fetch bool, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+// receive is ReceiveMessage under modeFetch; under the other modes it
+// leaves payloads in S3 (see ReceiveMessageUnresolved).
+func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, mode resolveMode, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	in := sqs.ReceiveMessageInput{}
 	if params != nil {
 		in = *params
 	}
 	ctx, span := c.startReceive(ctx, &in)
-	out, err := c.receiveMessages(ctx, &in, fetch, optFns)
+	out, err := c.receiveMessages(ctx, &in, mode, optFns)
 	span.end(out, err)
 	return out, err
 }
 
 // receiveMessages is receive without its span, for in, which it may change.
-func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInput, fetch bool, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInput, mode resolveMode, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	in.MessageAttributeNames = withReservedNames(in.MessageAttributeNames)
 	out, err := c.api.ReceiveMessage(ctx, in, optFns...)
 	if err != nil {
@@ -82,7 +82,7 @@ func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInpu
 			}
 			continue
 		}
-		resolve := c.tracedResolver(aws.ToString(in.QueueUrl), &out.Messages[i], fetch)
+		resolve := c.tracedResolver(aws.ToString(in.QueueUrl), &out.Messages[i], mode)
 		if resolve == nil {
 			continue
 		}

@@ -19,7 +19,7 @@ import (
 // Options.Unresolved does not apply: what to do with the message is the
 // caller's choice.
 func (c *Client) ResolveMessage(ctx context.Context, m *types.Message) (offloaded bool, err error) {
-	resolve := c.tracedResolver("", m, true)
+	resolve := c.tracedResolver("", m, modeFetch)
 	if resolve == nil {
 		return false, nil
 	}

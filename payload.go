@@ -29,6 +29,31 @@ func (c *Client) OpenPayload(ctx context.Context, m types.Message) (io.ReadClose
 	return c.store.Open(ctx, p)
 }
 
+// OpenMessagePayload is OpenPayload for a message received with
+// WithoutPayloadCheck: once S3 has answered, it also makes m's receipt
+// handle name the payload, as the check would have, so that DeleteMessage
+// deletes both. A payload shared by an SNS fan-out, or delivered in an SNS
+// envelope, is never named: the handle stays as SQS issued it. A handle that
+// already names a payload is left as it is. On error m is not changed.
+func (c *Client) OpenMessagePayload(ctx context.Context, m *types.Message) (io.ReadCloser, int64, error) {
+	p, ok, err := PayloadPointer(*m)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		body := aws.ToString(m.Body)
+		return io.NopCloser(strings.NewReader(body)), int64(len(body)), nil
+	}
+	rc, n, shared, err := c.store.OpenShared(ctx, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if h, err := payload.ParseReceiptHandle(aws.ToString(m.ReceiptHandle)); isOffloaded(m) && err == nil && !h.HasPointer() {
+		nameInHandle(m, p, shared)
+	}
+	return rc, n, nil
+}
+
 // PayloadPointer returns the pointer of an offloaded message as
 // ReceiveMessageUnresolved hands it back (a pointer body with a size
 // attribute, or an SNS envelope carrying a pointer). ok is false for a

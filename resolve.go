@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -17,38 +18,51 @@ import (
 // ResolveMessage do to each offloaded message they are given. A message
 // carries its pointer in its body (raw: marked by a reserved attribute) or in
 // the Message of an SNS envelope (delivered by SNS without raw delivery).
-// With fetch, the payload replaces the pointer (the string variant);
-// without, it is only checked, with a one-byte read, and left in S3 for
-// OpenPayload (the stream variant).
+// With modeFetch, the payload replaces the pointer (the string variant);
+// without, it is only checked, with a one-byte read (or, under
+// WithoutPayloadCheck, without any), and left in S3 for OpenPayload (the
+// stream variant).
 
-// resolver returns the function that resolves m in place (fetch) or checks
-// its payload (!fetch), or nil if m carries its body itself, with the
+// resolveMode is what the resolver does to an offloaded message.
+type resolveMode int
+
+const (
+	modeFetch resolveMode = iota // read the payload in place of the pointer
+	modeCheck                    // check the payload with a one-byte read
+	modeClaim                    // check only what needs no request (WithoutPayloadCheck)
+)
+
+// resolver returns the function that resolves m in place or checks its
+// payload, as mode says, or nil if m carries its body itself, with the
 // pointer it follows and whether it came in an SNS envelope.
-func (c *Client) resolver(m *types.Message, fetch bool) (resolve func(context.Context) error, ptr string, inEnvelope bool) {
+func (c *Client) resolver(m *types.Message, mode resolveMode) (resolve func(context.Context) error, ptr string, inEnvelope bool) {
 	if isOffloaded(m) {
 		ptr := aws.ToString(m.Body)
-		return func(ctx context.Context) error { return c.resolve(ctx, m, ptr, nil, fetch) }, ptr, false
+		return func(ctx context.Context) error { return c.resolve(ctx, m, ptr, nil, mode) }, ptr, false
 	}
 	env, ok := parseEnvelope(aws.ToString(m.Body))
 	if !ok {
 		return nil, "", false
 	}
-	return func(ctx context.Context) error { return c.resolve(ctx, m, env.Message, &env, fetch) }, env.Message, true
+	return func(ctx context.Context) error { return c.resolve(ctx, m, env.Message, &env, mode) }, env.Message, true
 }
 
 // resolve resolves m, whose pointer is ptr, in its SNS envelope env if not
-// nil. With fetch it replaces the pointer with the payload and removes the
-// reserved attributes; without, it checks the payload. Unless the payload is
-// marked as shared by an SNS fan-out (payload.FanoutMetadataKey) or came in
-// an envelope, it also makes the receipt handle name the payload. On error m
-// is left as it was.
-func (c *Client) resolve(ctx context.Context, m *types.Message, ptr string, env *envelope, fetch bool) error {
+// nil. With modeFetch it replaces the pointer with the payload and removes
+// the reserved attributes; otherwise it checks the payload. Unless the
+// payload is marked as shared by an SNS fan-out (payload.FanoutMetadataKey)
+// or came in an envelope, or under modeClaim (which cannot know), it also
+// makes the receipt handle name the payload. On error m is left as it was.
+func (c *Client) resolve(ctx context.Context, m *types.Message, ptr string, env *envelope, mode resolveMode) error {
 	p, err := decodePointer(ptr)
 	if err != nil {
 		return err
 	}
-	if !fetch {
+	switch mode {
+	case modeCheck:
 		return c.check(ctx, m, p, env)
+	case modeClaim:
+		return c.claim(m, p)
 	}
 	body, shared, err := c.store.GetShared(ctx, p)
 	if err != nil {
@@ -84,6 +98,36 @@ func (c *Client) check(ctx context.Context, m *types.Message, p payload.Pointer,
 	}
 	nameInHandle(m, p, info.Shared)
 	return nil
+}
+
+// claim validates the payload p of an offloaded message without a request:
+// its bucket and key must be allowed, and the size the sender claims (its
+// size attribute, if it has one) must not be over MaxStreamSize. Whether it
+// exists, its real size and its checksum are left to the read, which
+// enforces them. The receipt handle stays as SQS issued it: whether the
+// payload is shared is known only from the read (see OpenMessagePayload).
+func (c *Client) claim(m *types.Message, p payload.Pointer) error {
+	if err := c.store.Check(p); err != nil {
+		return &PayloadError{Op: "GetObject", Bucket: p.Bucket, Key: p.Key, Err: err}
+	}
+	if size := claimedSize(m); c.opts.MaxStreamSize > 0 && size > c.opts.MaxStreamSize {
+		return &PayloadError{Op: "GetObject", Bucket: p.Bucket, Key: p.Key,
+			Err: fmt.Errorf("%w: %d bytes claimed, limit %d", ErrPayloadTooLarge, size, c.opts.MaxStreamSize)}
+	}
+	return nil
+}
+
+// claimedSize returns the payload size in m's size attribute, or -1 if it
+// has none that parses.
+func claimedSize(m *types.Message) int64 {
+	for _, name := range []string{AttributeName, LegacyAttributeName} {
+		if a, ok := m.MessageAttributes[name]; ok {
+			if n, err := strconv.ParseInt(aws.ToString(a.StringValue), 10, 64); err == nil && n >= 0 {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // openEnvelope puts body, the payload of an offloaded message delivered in

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/sqsxtest"
@@ -212,6 +213,84 @@ func TestReceiveMessageUnresolvedAndOpenPayload(t *testing.T) {
 	}
 	if _, ok := e.s3.Object(testBucket, "big"); ok {
 		t.Fatal("expect the payload deleted with its message")
+	}
+}
+
+// TestReceiveMessageUnresolvedWithoutPayloadCheck: no S3 request at the
+// receive; what needs none is still refused; the read finds a missing
+// payload, and OpenMessagePayload makes the handle name the payload unless
+// it is shared.
+func TestReceiveMessageUnresolvedWithoutPayloadCheck(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) {
+		o.Unresolved = UnresolvedReturn
+		o.KeyPrefix = "p/"
+		o.MaxStreamSize = 1 << 20
+	})
+	big := strings.Repeat("b", 5000)
+	bigID := e.enqueueOffloaded(testBucket, "p/big", big, AttributeName, javaPointer(testBucket, "p/big"), nil)
+	sharedID := e.enqueueOffloaded(testBucket, "p/shared", "shared body", LegacyAttributeName, javaPointer(testBucket, "p/shared"), nil)
+	e.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String("p/shared"),
+		Body: strings.NewReader("shared body"), Metadata: map[string]string{payload.FanoutMetadataKey: "true"}})
+	goneID := e.sqs.Enqueue(testQueueURL, javaPointer(testBucket, "p/gone"), map[string]types.MessageAttributeValue{AttributeName: numberAttr(3)})
+	outsideID := e.enqueueOffloaded(testBucket, "config", "secret", AttributeName, javaPointer(testBucket, "config"), nil)
+	hugeID := e.sqs.Enqueue(testQueueURL, javaPointer(testBucket, "p/huge"), map[string]types.MessageAttributeValue{AttributeName: numberAttr(2 << 20)})
+	e.log.Reset()
+
+	out, err := e.client.ReceiveMessageUnresolved(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(testQueueURL), MaxNumberOfMessages: 10},
+		WithoutPayloadCheck())
+	var ue *UnresolvedError
+	if !errors.As(err, &ue) {
+		t.Fatalf("expect an *UnresolvedError, got %v", err)
+	}
+	codes := map[string]string{}
+	for _, u := range ue.Messages {
+		codes[u.MessageID] = u.Code
+	}
+	if diff := cmp.Diff(map[string]string{outsideID: CodeKeyNotAllowed, hugeID: CodePayloadTooLarge}, codes); diff != "" {
+		t.Errorf("unresolved mismatch (-want +got):\n%s", diff)
+	}
+	e.expectCalls(t, "ReceiveMessage")
+	msgs := messagesByID(out.Messages)
+	for _, id := range []string{bigID, sharedID, goneID} {
+		if h := aws.ToString(msgs[id].ReceiptHandle); h != e.originalHandle(t, id) {
+			t.Errorf("expect the handle of %s as SQS issued it, got %q", id, h)
+		}
+	}
+
+	for id, want := range map[string]string{bigID: big, sharedID: "shared body"} {
+		m := msgs[id]
+		rc, size, err := e.client.OpenMessagePayload(context.Background(), &m)
+		if err != nil {
+			t.Fatalf("OpenMessagePayload %s: %v", id, err)
+		}
+		if err := iotest.TestReader(rc, []byte(want)); err != nil {
+			t.Fatalf("OpenMessagePayload %s: %v", id, err)
+		}
+		rc.Close()
+		if size != int64(len(want)) {
+			t.Errorf("expect size %d, got %d", len(want), size)
+		}
+		named := strings.Contains(aws.ToString(m.ReceiptHandle), payload.KeyMarker)
+		if named != (id == bigID) {
+			t.Errorf("expect the handle of %s to name the payload: %v, got %v", id, id == bigID, named)
+		}
+		if _, err := e.client.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(testQueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := e.s3.Object(testBucket, "p/big"); ok {
+		t.Error("expect the payload deleted with its message")
+	}
+	if _, ok := e.s3.Object(testBucket, "p/shared"); !ok {
+		t.Error("expect the shared payload kept")
+	}
+
+	m := msgs[goneID]
+	if _, _, err := e.client.OpenMessagePayload(context.Background(), &m); UnresolvedCode(err) != CodePayloadNotFound {
+		t.Errorf("expect PayloadNotFound at the read, got %v", err)
+	}
+	if h := aws.ToString(m.ReceiptHandle); h != aws.ToString(msgs[goneID].ReceiptHandle) {
+		t.Errorf("expect the handle unchanged after a failed read, got %q", h)
 	}
 }
 

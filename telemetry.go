@@ -153,8 +153,8 @@ func messageTrace(m *types.Message) (telemetry.Context, bool) {
 // tracedResolver is resolver, with a span around each resolution, linked
 // to the producer's trace when the message carries one, and the failures
 // counted. queueURL is where m was received from.
-func (c *Client) tracedResolver(queueURL string, m *types.Message, fetch bool) func(context.Context) error {
-	resolve, ptr, env := c.resolver(m, fetch)
+func (c *Client) tracedResolver(queueURL string, m *types.Message, mode resolveMode) func(context.Context) error {
+	resolve, ptr, env := c.resolver(m, mode)
 	if resolve == nil || (!c.core.Tracer.Enabled() && c.core.Metrics == nil) {
 		return resolve
 	}
@@ -176,7 +176,7 @@ func (c *Client) tracedResolver(queueURL string, m *types.Message, fetch bool) f
 			span.Str(telemetry.AttrResolution, code)
 			span.Fail(err, code)
 			c.core.Metrics.ResolveFailed(ctx, offload.Destination(queueURL), code)
-		} else if fetch {
+		} else if mode == modeFetch {
 			span.Str(telemetry.AttrResolution, telemetry.ResolutionResolved)
 			span.Int(telemetry.AttrPayloadBytes, int64(len(aws.ToString(m.Body))))
 		} else {

@@ -22,3 +22,15 @@ type API interface {
 }
 
 var _ API = (*sqsx.Client)(nil)
+
+// messageOpener is what a Consumer uses, when its API has it, to receive
+// without checking each payload first (sqsx.WithoutPayloadCheck): the read
+// finds out what the check would have, and makes the receipt handle name the
+// payload unless it is shared by an SNS fan-out. *sqsx.Client has it; with
+// an API that does not (a wrapper that embeds API), each payload is checked
+// at the receive, with one more S3 request.
+type messageOpener interface {
+	OpenMessagePayload(ctx context.Context, m *types.Message) (io.ReadCloser, int64, error)
+}
+
+var _ messageOpener = (*sqsx.Client)(nil)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -163,7 +164,11 @@ type run struct {
 	fail context.CancelCauseFunc
 	hctx context.Context // the handlers'; ends at the shutdown deadline
 
+	opener   messageOpener        // nil: payloads are checked at the receive
+	recvOpts []func(*sqs.Options) // of each receive
+
 	slots    *semaphore.Weighted // messages held
+	fill     int                 // slots a receiver waits for (see fillWait)
 	bytes    *semaphore.Weighted // bytes of bodies held
 	handlers *semaphore.Weighted // handler calls
 
@@ -199,6 +204,11 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 		handlers: semaphore.NewWeighted(int64(o.Concurrency)),
 		groups:   map[string][][]*delivery{},
 		obs:      newObserver(o, queueURL),
+	}
+	r.fill = int(min(int64(o.BatchSize), int64(o.Concurrency)*perHandler+int64(o.Prefetch)))
+	if op, ok := c.api.(messageOpener); ok {
+		r.opener = op
+		r.recvOpts = []func(*sqs.Options){sqsx.WithoutPayloadCheck()}
 	}
 	r.hb = &heartbeat{r: r, timeout: o.VisibilityTimeout, interval: o.HeartbeatInterval, maxExt: o.MaxExtension, held: map[*delivery]struct{}{}}
 	interval := o.AckInterval
@@ -265,13 +275,23 @@ func (r *run) receive() {
 	}
 	pause := time.Duration(0)
 	for r.ctx.Err() == nil {
-		// Back-pressure: receive only what the Consumer may hold.
+		// Back-pressure: receive only what the Consumer may hold. When it
+		// holds so much that fewer than r.fill slots are free, wait up to
+		// fillWait for more: slots free one at a time as handlers return,
+		// and a receive for each would cost a request per message or two.
 		if err := r.slots.Acquire(r.ctx, 1); err != nil {
 			return
 		}
 		n := 1
 		for n < o.BatchSize && r.slots.TryAcquire(1) {
 			n++
+		}
+		if n < r.fill {
+			n += r.waitSlots(r.fill - n)
+			if r.ctx.Err() != nil {
+				r.slots.Release(int64(n))
+				return
+			}
 		}
 		req := in
 		req.MaxNumberOfMessages = int32(n)
@@ -280,7 +300,7 @@ func (r *run) receive() {
 		// made its messages invisible already, and an abandoned answer
 		// would hide them for their visibility timeout. It ends within
 		// WaitTime, and its messages are released.
-		out, err := r.c.api.ReceiveMessageUnresolved(r.hctx, &req)
+		out, err := r.c.api.ReceiveMessageUnresolved(r.hctx, &req, r.recvOpts...)
 		var ue *sqsx.UnresolvedError
 		if err != nil && !(errors.As(err, &ue) && out != nil) {
 			r.slots.Release(int64(n))
@@ -343,6 +363,23 @@ func (r *run) receive() {
 			r.dispatch(ds)
 		}
 	}
+}
+
+// fillWait is the longest a receiver waits for a fuller batch. The
+// messages the Consumer holds keep its handlers busy meanwhile: a receiver
+// waits only while at least Capacity - fill messages are held.
+const fillWait = 20 * time.Millisecond
+
+// waitSlots acquires up to k more slots, waiting at most fillWait, and
+// returns how many it got.
+func (r *run) waitSlots(k int) int {
+	ctx, cancel := context.WithTimeout(r.ctx, fillWait)
+	defer cancel()
+	got := 0
+	for got < k && r.slots.Acquire(ctx, 1) == nil {
+		got++
+	}
+	return got
 }
 
 // fatal reports whether a receive error means the queue cannot be read at
@@ -558,7 +595,7 @@ func (r *run) prefetch(ds []*delivery) []*delivery {
 // beyond its size.
 func (r *run) read(d *delivery) error {
 	o := &r.c.opts
-	rc, n, err := r.c.api.OpenPayload(r.ctx, d.msg.Raw)
+	rc, n, err := r.open(r.ctx, d)
 	if err != nil {
 		return err
 	}
@@ -566,27 +603,66 @@ func (r *run) read(d *delivery) error {
 	if o.MaxPayloadSize > 0 && n > o.MaxPayloadSize {
 		return fmt.Errorf("%w: %d bytes, Options.MaxPayloadSize %d (use RunStream)", sqsx.ErrPayloadTooLarge, n, o.MaxPayloadSize)
 	}
-	var src io.Reader = rc
-	if o.MaxPayloadSize > 0 {
-		src = io.LimitReader(rc, o.MaxPayloadSize+1)
-	}
-	var b strings.Builder
-	if n > 0 {
-		b.Grow(int(n))
-	}
-	if _, err := io.Copy(&b, src); err != nil {
+	b, err := readBody(rc, n, o.MaxPayloadSize)
+	if err != nil {
 		return err
 	}
-	if o.MaxPayloadSize > 0 && int64(b.Len()) > o.MaxPayloadSize {
-		return fmt.Errorf("%w: more than Options.MaxPayloadSize %d bytes", sqsx.ErrPayloadTooLarge, o.MaxPayloadSize)
-	}
-	d.msg.Body = b.String()
-	d.msg.Size = int64(b.Len())
+	// b is never written again: the string shares its bytes.
+	d.msg.Body = unsafe.String(unsafe.SliceData(b), len(b))
+	d.msg.Size = int64(len(b))
 	if excess := d.bytes - min(d.msg.Size, o.MaxInFlightBytes); excess > 0 {
 		r.bytes.Release(excess)
 		d.bytes -= excess
 	}
 	return nil
+}
+
+// open opens d's payload. Through a messageOpener, which the receive did
+// not check the payload with, it also takes the receipt handle that names
+// the payload (unless it is shared), for the acknowledgement to delete both.
+func (r *run) open(ctx context.Context, d *delivery) (io.ReadCloser, int64, error) {
+	if r.opener == nil {
+		return r.c.api.OpenPayload(ctx, d.msg.Raw)
+	}
+	raw := d.msg.Raw
+	rc, n, err := r.opener.OpenMessagePayload(ctx, &raw)
+	if err == nil && raw.ReceiptHandle != d.msg.Raw.ReceiptHandle {
+		d.vmu.Lock() // the heartbeat reads it
+		d.handle = raw.ReceiptHandle
+		d.vmu.Unlock()
+		d.msg.Raw.ReceiptHandle = raw.ReceiptHandle
+	}
+	return rc, n, err
+}
+
+// readBody reads a payload of n bytes (-1: unknown) from rc to its end,
+// where rc verifies its length and checksum. A known size is read straight
+// into one buffer of that size; an unknown one grows a buffer up to limit
+// bytes (0: no limit).
+func readBody(rc io.Reader, n, limit int64) ([]byte, error) {
+	if n < 0 {
+		src := rc
+		if limit > 0 {
+			src = io.LimitReader(rc, limit+1)
+		}
+		b, err := io.ReadAll(src)
+		if err == nil && limit > 0 && int64(len(b)) > limit {
+			err = fmt.Errorf("%w: more than Options.MaxPayloadSize %d bytes", sqsx.ErrPayloadTooLarge, limit)
+		}
+		return b, err
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, err
+	}
+	var one [1]byte
+	if m, err := rc.Read(one[:]); err != io.EOF {
+		if m > 0 && err == nil {
+			err = fmt.Errorf("the payload is longer than the %d bytes announced", n)
+		}
+		return nil, err
+	}
+	return b, nil
 }
 
 // handlerContext returns the context of one handler call.
@@ -623,7 +699,7 @@ func (r *run) handleStream(d *delivery) bool {
 	// context, which a shutdown does not end before ShutdownTimeout.
 	ctx, cancel := r.handlerContext()
 	defer cancel()
-	rc, n, err := r.c.api.OpenPayload(ctx, d.msg.Raw)
+	rc, n, err := r.open(ctx, d)
 	if err != nil {
 		if r.ctx.Err() != nil {
 			r.release(d)

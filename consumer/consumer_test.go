@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/sqsxtest"
 )
 
@@ -776,5 +778,74 @@ func TestStreamHandlerFinishesDuringShutdown(t *testing.T) {
 	}
 	if read.Load() != int64(len(body)) || e.count(EventAcked) != 1 {
 		t.Errorf("expect the stream read whole (%d bytes) and acknowledged, got %d bytes, %d acks", len(body), read.Load(), e.count(EventAcked))
+	}
+}
+
+// TestSharedPayloadNotDeleted: the receive does not check payloads (no
+// ranged GET: one GetObject per payload), and the read decides whether the
+// acknowledgement deletes the payload: a payload shared by an SNS fan-out
+// (payload.FanoutMetadataKey) stays, the others go with their messages.
+func TestSharedPayloadNotDeleted(t *testing.T) {
+	for name, stream := range map[string]bool{"Run": false, "RunStream": true} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			shared, err := sqsx.New(pollingSQS{e.sqs}, e.s3, func(o *sqsx.Options) {
+				o.Bucket = "bucket"
+				o.KeyPrefix = "shared/"
+				o.AllowedKeyPrefixes = []string{""}
+				o.PutObjectOptions = []func(*s3.PutObjectInput){func(in *s3.PutObjectInput) {
+					in.Metadata = map[string]string{payload.FanoutMetadataKey: "true"}
+				}}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			big := strings.Repeat("b", 300<<10)
+			for range 2 {
+				e.send(queueURL, big, "")
+				if _, err := shared.SendMessage(context.Background(), &sqs.SendMessageInput{
+					QueueUrl: aws.String(queueURL), MessageBody: aws.String(big),
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.s3.Log.Reset()
+			c := e.consumer(func(o *Options) { o.Concurrency = 1 })
+			var handled atomic.Int32
+			stop := start(t, func(ctx context.Context) error {
+				if stream {
+					return c.RunStream(ctx, queueURL, func(ctx context.Context, m *Message, r io.Reader) error {
+						handled.Add(1)
+						_, err := io.Copy(io.Discard, r)
+						return err
+					})
+				}
+				return c.Run(ctx, queueURL, func(ctx context.Context, m *Message) error {
+					if m.Body != big {
+						t.Errorf("expect the payload, got %d bytes", len(m.Body))
+					}
+					handled.Add(1)
+					return nil
+				})
+			})
+			waitFor(t, "4 acks", func() bool { return e.count(EventAcked) == 4 })
+			stop()
+			if e.sqs.Len(queueURL) != 0 {
+				t.Errorf("expect the queue empty, got %d", e.sqs.Len(queueURL))
+			}
+			var keys []string
+			for _, k := range e.s3.Keys() {
+				if !strings.HasPrefix(k, "bucket/shared/") {
+					t.Errorf("expect only the shared payloads left, got %s", k)
+				}
+				keys = append(keys, k)
+			}
+			if len(keys) != 2 {
+				t.Errorf("expect the 2 shared payloads kept, got %v", keys)
+			}
+			if n := e.s3.Log.Count("GetObject"); n != 4 {
+				t.Errorf("expect one GetObject per payload (4), got %d", n)
+			}
+		})
 	}
 }

@@ -43,12 +43,22 @@
 // with the heartbeat running. A payload is deleted from S3 only after SQS
 // confirmed the deletion of its message ([sqsx.Client.DeleteMessageBatch]).
 //
-// A payload that cannot be read is handled as the Client's
-// Options.Unresolved says (by default the message is left in the queue for
-// its redrive policy, or deleted if its payload no longer exists, which
-// means it was a duplicate), and reported to Hooks.OnError with Op
-// OpPayload and the sqsx code. A payload that fails later, when the Consumer
-// reads it, is treated the same way as under the default policy.
+// Through an *sqsx.Client the receive does not check each payload with a
+// request of its own ([sqsx.WithoutPayloadCheck]): it checks the pointer,
+// the bucket and key allowlist and the size the sender claims, and leaves
+// the rest to the read, which costs one S3 request per payload instead of
+// two. A pointer that fails at the receive is handled as the Client's
+// Options.Unresolved says; a payload that fails when the Consumer reads it
+// (it does not exist, is too large, does not match its checksum, S3 fails)
+// is handled as under the default policy: the message is deleted if its
+// payload no longer exists, which means it was a duplicate, and left in the
+// queue for its redrive policy otherwise. Either is reported to
+// Hooks.OnError with Op OpPayload and the sqsx code. The read also tells
+// whether the payload is shared by an SNS fan-out: only a payload that is
+// not is deleted with its message. (Through an API that is not an
+// *sqsx.Client, such as a wrapper that embeds API, each payload is checked
+// at the receive, with a one-byte read, as [sqsx.Client.ReceiveMessageUnresolved]
+// does by default.)
 //
 // # Acknowledgement, retry and visibility
 //

@@ -115,6 +115,18 @@ func (s *Store) Open(ctx context.Context, p Pointer) (io.ReadCloser, int64, erro
 	return r, r.size, nil
 }
 
+// OpenShared is Open that also reports whether the object carries the
+// fan-out marker (FanoutMetadataKey): a payload that several consumers read
+// and none may delete. It is known as soon as S3 answers, before the body is
+// read.
+func (s *Store) OpenShared(ctx context.Context, p Pointer) (body io.ReadCloser, size int64, shared bool, err error) {
+	r, md, err := s.open(ctx, p, s.opts.MaxStreamSize)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return r, r.size, isShared(md), nil
+}
+
 // open starts a GetObject and returns its body, and the object's user
 // metadata. An object over limit bytes (0: no limit) fails with ErrTooLarge.
 func (s *Store) open(ctx context.Context, p Pointer, limit int64) (*objectReader, map[string]string, error) {

@@ -104,7 +104,7 @@ OBJECTS=$("$LOCALSETUP" -bucket "$BUCKET" -count-objects) || fail "could not lis
 [ "$OBJECTS" -eq 1 ] || fail "after send, bucket $BUCKET holds $OBJECTS objects, want 1 (the offloaded body)"
 
 T3=$(now_ms)
-"$SQSX" receive --queue-url "$QUEUE_URL" --bucket "$BUCKET" --out "$OUT" --delete --wait 10 ||
+"$SQSX" receive --queue-url "$QUEUE_URL" --bucket "$BUCKET" --out "$OUT" --delete --wait-time-seconds 10 ||
   fail "sqsx receive failed (exit status $?)"
 T4=$(now_ms)
 

@@ -30,24 +30,24 @@ func TestNewCommandsUsage(t *testing.T) {
 		wantErr  []string
 	}{
 		{name: "help lists every command", args: []string{"help"}, wantCode: 0,
-			wantOut: []string{"delete ", "peek ", "publish ", "lifecycle ", "doctor ", "--json", "--quiet", "3  nothing there", "4  doctor found"}},
-		{name: "help delete", args: []string{"help", "delete"}, wantCode: 0, wantOut: []string{"Usage: sqsx delete", "--receipt-handle HANDLE", "--keep-payload", "--json", "--region REGION", "--profile PROFILE"}},
-		{name: "help peek", args: []string{"help", "peek"}, wantCode: 0, wantOut: []string{"Usage: sqsx peek", "--max N", "--body", "receive count"}},
-		{name: "help publish", args: []string{"help", "publish"}, wantCode: 0, wantOut: []string{"Usage: sqsx publish", "--topic-arn ARN", "--subject SUBJECT", "--deletable-by-consumers", "--sse MODE"}},
-		{name: "help lifecycle", args: []string{"help", "lifecycle"}, wantCode: 0, wantOut: []string{"Usage: sqsx lifecycle", "--days N", "(default 14)", "--show"}},
-		{name: "help doctor", args: []string{"help", "doctor"}, wantCode: 0, wantOut: []string{"Usage: sqsx doctor", "OK, WARN or FAIL", "--topic-arn ARN", "4 when a check failed"}},
-		{name: "help consume", args: []string{"help", "consume"}, wantCode: 0, wantOut: []string{"Usage: sqsx consume", "-- COMMAND [ARG...]", "SQSX_MESSAGE_ID", "--max-messages N", "--shutdown-timeout DURATION"}},
-		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, consume, publish, lifecycle and doctor"}},
+			wantOut: []string{"delete ", "peek ", "publish ", "lifecycle ", "doctor ", "--output FORMAT", "--quiet", "3  nothing there", "4  doctor found"}},
+		{name: "help delete", args: []string{"help", "delete"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx delete", "--receipt-handle HANDLE", "--keep-payload", "--output FORMAT", "--region REGION", "--profile PROFILE"}},
+		{name: "help peek", args: []string{"help", "peek"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx peek", "--max-number-of-messages N", "--body", "receive count"}},
+		{name: "help publish", args: []string{"help", "publish"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx publish", "--topic-arn ARN", "--subject SUBJECT", "--deletable-by-consumers", "--sse MODE"}},
+		{name: "help lifecycle", args: []string{"help", "lifecycle"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx lifecycle", "--days N", "(default 14)", "--show"}},
+		{name: "help doctor", args: []string{"help", "doctor"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx doctor", "OK, WARN or FAIL", "--topic-arn ARN", "4 when a check failed"}},
+		{name: "help consume", args: []string{"help", "consume"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx consume", "-- COMMAND [ARG...]", "SQSX_MESSAGE_ID", "--max-messages N", "--shutdown-timeout DURATION"}},
+		{name: "unknown command names them all", args: []string{"frob"}, wantCode: 2, wantErr: []string{"send, receive, delete, peek, consume, publish, lifecycle, doctor, stats and gc"}},
 
-		{name: "send delay too long", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--delay", "901"}, wantCode: 2, wantErr: []string{"--delay 901 is outside 0..900"}},
-		{name: "send delay on FIFO", args: []string{"send", "--queue-url", url + ".fifo", "--bucket", "b-1", "--group-id", "g", "--delay", "5"}, wantCode: 2, wantErr: []string{"not supported by FIFO queues"}},
+		{name: "send delay too long", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--delay-seconds", "901"}, wantCode: 2, wantErr: []string{"--delay-seconds 901 is outside 0..900"}},
+		{name: "send delay on FIFO", args: []string{"send", "--queue-url", url + ".fifo", "--bucket", "b-1", "--message-group-id", "g", "--delay-seconds", "5"}, wantCode: 2, wantErr: []string{"not supported by FIFO queues"}},
 		{name: "send threshold and from queue", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--threshold", "5", "--threshold-from-queue"}, wantCode: 2, wantErr: []string{"either --threshold or --threshold-from-queue"}},
 		{name: "send bad sse", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--sse", "rot13"}, wantCode: 2, wantErr: []string{`--sse "rot13"`, "AES256"}},
 		{name: "send kms key without kms", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--sse-kms-key-id", "k"}, wantCode: 2, wantErr: []string{"--sse-kms-key-id needs --sse aws:kms"}},
 
-		{name: "receive max too large", args: []string{"receive", "--queue-url", url, "--max", "11"}, wantCode: 2, wantErr: []string{"--max 11 is outside 1..10"}},
-		{name: "receive max to stdout", args: []string{"receive", "--queue-url", url, "--max", "3"}, wantCode: 2, wantErr: []string{"cannot be told apart", "--out-dir DIR or --json"}},
-		{name: "receive max with out", args: []string{"receive", "--queue-url", url, "--max", "3", "--out", "f"}, wantCode: 2, wantErr: []string{"pass --out-dir instead"}},
+		{name: "receive max too large", args: []string{"receive", "--queue-url", url, "--max-number-of-messages", "11"}, wantCode: 2, wantErr: []string{"--max-number-of-messages 11 is outside 1..10"}},
+		{name: "receive max to stdout", args: []string{"receive", "--queue-url", url, "--max-number-of-messages", "3"}, wantCode: 2, wantErr: []string{"cannot be told apart", "--out-dir DIR or --output json"}},
+		{name: "receive max with out", args: []string{"receive", "--queue-url", url, "--max-number-of-messages", "3", "--out", "f"}, wantCode: 2, wantErr: []string{"pass --out-dir instead"}},
 		{name: "receive out and out-dir", args: []string{"receive", "--queue-url", url, "--out", "f", "--out-dir", "d"}, wantCode: 2, wantErr: []string{"either --out or --out-dir"}},
 
 		{name: "delete without queue", args: []string{"delete", "--receipt-handle", "h"}, wantCode: 2, wantErr: []string{"sqsx delete: --queue-url or --queue is required", "sqsx delete -h"}},
@@ -62,8 +62,8 @@ func TestNewCommandsUsage(t *testing.T) {
 			wantErr: []string{"receipt handle", "exactly as 'sqsx receive' printed it"}},
 
 		{name: "peek without queue", args: []string{"peek"}, wantCode: 2, wantErr: []string{"--queue-url or --queue is required"}},
-		{name: "peek max zero", args: []string{"peek", "--queue-url", url, "--max", "0"}, wantCode: 2, wantErr: []string{"--max 0 is outside 1..10"}},
-		{name: "peek wait too long", args: []string{"peek", "--queue-url", url, "--wait", "30"}, wantCode: 2, wantErr: []string{"--wait 30 is outside 0..20"}},
+		{name: "peek max zero", args: []string{"peek", "--queue-url", url, "--max-number-of-messages", "0"}, wantCode: 2, wantErr: []string{"--max-number-of-messages 0 is outside 1..10"}},
+		{name: "peek wait too long", args: []string{"peek", "--queue-url", url, "--wait-time-seconds", "30"}, wantCode: 2, wantErr: []string{"--wait-time-seconds 30 is outside 0..20"}},
 		{name: "peek bad allowed bucket", args: []string{"peek", "--queue-url", url, "--allowed-bucket", "x"}, wantCode: 2, wantErr: []string{"--allowed-bucket:"}},
 
 		{name: "publish without topic", args: []string{"publish", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"--topic-arn is required"}},
@@ -71,7 +71,7 @@ func TestNewCommandsUsage(t *testing.T) {
 		{name: "publish queue arn", args: []string{"publish", "--topic-arn", "arn:aws:sqs:us-east-1:1:q", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"is not an SNS topic ARN"}},
 		{name: "publish without bucket", args: []string{"publish", "--topic-arn", arn}, wantCode: 2, wantErr: []string{"--bucket is required"}},
 		{name: "publish threshold over SNS limit", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--threshold", "262145"}, wantCode: 2, wantErr: []string{"--threshold 262145 is outside 1..262144"}},
-		{name: "publish FIFO without group", args: []string{"publish", "--topic-arn", arn + ".fifo", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"FIFO topic", "--group-id"}},
+		{name: "publish FIFO without group", args: []string{"publish", "--topic-arn", arn + ".fifo", "--bucket", "b-1"}, wantCode: 2, wantErr: []string{"FIFO topic", "--message-group-id"}},
 		{name: "publish subject with newline", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--subject", "a\nb"}, wantCode: 2, wantErr: []string{"--subject:", "no line breaks"}},
 		{name: "publish subject too long", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--subject", strings.Repeat("s", 100)}, wantCode: 2, wantErr: []string{"at most 99"}},
 		{name: "publish bad attr", args: []string{"publish", "--topic-arn", arn, "--bucket", "b-1", "--attr", "x=Text:1"}, wantCode: 2, wantErr: []string{`unknown type "Text"`}},
@@ -80,7 +80,7 @@ func TestNewCommandsUsage(t *testing.T) {
 		{name: "lifecycle without bucket", args: []string{"lifecycle"}, wantCode: 2, wantErr: []string{"--bucket is required"}},
 		{name: "lifecycle days zero", args: []string{"lifecycle", "--bucket", "b-1", "--days", "0"}, wantCode: 2, wantErr: []string{"--days 0 is outside"}},
 		{name: "lifecycle show with days", args: []string{"lifecycle", "--bucket", "b-1", "--show", "--days", "3"}, wantCode: 2, wantErr: []string{"--days has no effect with --show"}},
-		{name: "lifecycle bad prefix", args: []string{"lifecycle", "--bucket", "b-1", "--prefix", "../x"}, wantCode: 2, wantErr: []string{"--prefix:"}},
+		{name: "lifecycle bad prefix", args: []string{"lifecycle", "--bucket", "b-1", "--key-prefix", "../x"}, wantCode: 2, wantErr: []string{"--key-prefix:"}},
 
 		{name: "doctor without bucket", args: []string{"doctor", "--queue-url", url}, wantCode: 2, wantErr: []string{"--bucket is required"}},
 		{name: "doctor both queue flags", args: []string{"doctor", "--bucket", "b-1", "--queue-url", url, "--queue", "q"}, wantCode: 2, wantErr: []string{"not both"}},
@@ -205,19 +205,74 @@ func TestKeptHint(t *testing.T) {
 	}
 }
 
+// commandNamesForTest returns the names of the commands of sqsx.
+func commandNamesForTest() []string {
+	var names []string
+	for _, c := range (&app{}).rootCommand().Commands() {
+		names = append(names, c.Name())
+	}
+	return names
+}
+
 // TestEveryCommandTakesCommonFlags checks that every command documents
-// --json, --quiet, --region, --profile and --path-style.
+// --output, --quiet, --region, --profile, --endpoint-url and --path-style.
 func TestEveryCommandTakesCommonFlags(t *testing.T) {
-	for _, c := range commands {
-		code, stdout, _ := runCLI(t, "", c.name, "-h")
+	names := commandNamesForTest()
+	if len(names) < 10 {
+		t.Fatalf("commands %v", names)
+	}
+	for _, name := range names {
+		code, stdout, _ := runCLI(t, "", name, "-h")
 		if code != 0 {
-			t.Errorf("%s -h: exit %d", c.name, code)
+			t.Errorf("%s -h: exit %d", name, code)
 		}
-		for _, f := range []string{"--json", "--quiet", "--region REGION", "--profile PROFILE", "--path-style"} {
+		for _, f := range []string{"--output FORMAT", "--quiet", "--region REGION", "--profile PROFILE", "--endpoint-url URL", "--path-style"} {
 			if !strings.Contains(stdout, f) {
-				t.Errorf("%s -h lacks %s", c.name, f)
+				t.Errorf("%s -h lacks %s", name, f)
 			}
 		}
+	}
+}
+
+// TestFlagsBeforeOrAfterCommand checks that the common flags go before or
+// after the command's name, and that the old flag names still work.
+func TestFlagsBeforeOrAfterCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"--output", "json", "receive", "--queue", "q", "--wait-time-seconds", "99"},
+		{"receive", "--queue", "q", "--output", "json", "--wait-time-seconds", "99"},
+		{"--json", "receive", "--queue", "q", "--wait", "99"},
+		{"receive", "--queue", "q", "--wait", "99", "--json"},
+	} {
+		code, stdout, stderr := runCLI(t, "", args...)
+		var e errorJSON
+		if code != exitUsage || stdout != "" || json.Unmarshal([]byte(stderr), &e) != nil || !strings.Contains(e.Error, "--wait-time-seconds 99 is outside 0..20") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and a JSON error about --wait-time-seconds", args, code, stdout, stderr)
+		}
+	}
+	for old, name := range flagAliases {
+		if string(normalizeFlag(nil, old)) != name || string(normalizeFlag(nil, name)) != name {
+			t.Errorf("--%s is not read as --%s", old, name)
+		}
+	}
+	code, _, stderr := runCLI(t, "", "send", "--queue", "q.fifo", "--bucket", "b-1", "--dedup-id", "d")
+	if code != exitUsage || !strings.Contains(stderr, "pass --message-group-id") {
+		t.Errorf("FIFO send without a group: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "", "peek", "--queue", "q", "--output", "yaml")
+	if code != exitUsage || !strings.Contains(stderr, `--output "yaml": use text or json`) {
+		t.Errorf("--output yaml: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestVersionAndCompletion checks --version and the completion command.
+func TestVersionAndCompletion(t *testing.T) {
+	code, stdout, _ := runCLI(t, "", "--version")
+	if code != exitOK || !strings.HasPrefix(stdout, "sqsx version ") {
+		t.Errorf("--version: exit %d, stdout %q", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, "", "completion", "bash")
+	if code != exitOK || !strings.Contains(stdout, "__start_sqsx") {
+		t.Errorf("completion bash: exit %d, %d bytes", code, len(stdout))
 	}
 }
 
@@ -225,13 +280,13 @@ func TestEveryCommandTakesCommonFlags(t *testing.T) {
 // object on standard error, with the error and a hint.
 func TestJSONUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"send", "--json", "--bucket", "b-1"},
-		{"receive", "--json", "--wait", "99", "--queue", "q"},
-		{"peek", "--json"},
-		{"delete", "--json", "--queue", "q", "--nope"},
-		{"publish", "--json", "--bucket", "b-1"},
-		{"lifecycle", "--json"},
-		{"doctor", "--json"},
+		{"send", "--output=json", "--bucket", "b-1"},
+		{"receive", "--output=json", "--wait-time-seconds", "99", "--queue", "q"},
+		{"peek", "--output=json"},
+		{"delete", "--output=json", "--queue", "q", "--nope"},
+		{"publish", "--output=json", "--bucket", "b-1"},
+		{"lifecycle", "--output=json"},
+		{"doctor", "--output=json"},
 	} {
 		code, stdout, stderr := runCLI(t, "", args...)
 		if code != exitUsage || stdout != "" {
@@ -251,7 +306,7 @@ func TestJSONUsageErrors(t *testing.T) {
 // TestJSONFailure checks the JSON form of an error found before any
 // request.
 func TestJSONFailure(t *testing.T) {
-	code, stdout, stderr := runCLI(t, "", "send", "--json", "--queue-url", "http://localhost:1/1/q", "--bucket", "b-1")
+	code, stdout, stderr := runCLI(t, "", "send", "--output=json", "--queue-url", "http://localhost:1/1/q", "--bucket", "b-1")
 	if code != exitUsage || stdout != "" {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
@@ -282,7 +337,7 @@ func TestDescribeAlwaysHints(t *testing.T) {
 			"does not implement GetBucketLifecycleConfiguration", "AWS_ENDPOINT_URL_"},
 		{"no such bucket", op("S3", "GetBucketLifecycleConfiguration", &smithy.GenericAPIError{Code: "NoSuchBucket"}), "bucket does not exist", "Create it"},
 		{"topic missing", op("SNS", "Publish", &smithy.GenericAPIError{Code: "NotFound"}), "the topic does not exist", "--topic-arn"},
-		{"sns invalid parameter", op("SNS", "Publish", &smithy.GenericAPIError{Code: "InvalidParameter"}), "SNS refused", "--group-id"},
+		{"sns invalid parameter", op("SNS", "Publish", &smithy.GenericAPIError{Code: "InvalidParameter"}), "SNS refused", "--message-group-id"},
 		{"receipt handle", op("SQS", "DeleteMessage", &smithy.GenericAPIError{Code: "ReceiptHandleIsInvalid"}), "receipt handle is not valid", "exactly as"},
 		{"bad handle markers", fmt.Errorf("x: %w", payload.ErrInvalidReceiptHandle), "receipt handle is not valid", "exactly as"},
 		{"checksum", &payload.Error{Op: "GetObject", Bucket: "b", Key: "k", Err: payload.ErrChecksumMismatch}, "does not match its checksum", "Retry"},

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,21 +18,20 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/consumer"
 )
 
-const consumeUsage = `Usage: sqsx consume --queue-url URL | --queue NAME [--bucket BUCKET] [flags] -- COMMAND [ARG...]
-
-Receives messages from the queue and runs COMMAND once per message, with the
-message body on its standard input, until interrupted or until --max-messages
-messages were handled. A body stored in S3 streams from there to the
-command's standard input as the command reads it, whatever its size, and is
-never held in memory; only --bucket and the --allowed-bucket buckets are
-read. While a command runs, its message is kept invisible to other
+const consumeLong = `Receives messages from the queue and runs COMMAND once per message, with the
+message body on its standard input, until interrupted or until
+--max-messages messages were handled. A body stored in S3 streams from there
+to the command's standard input as the command reads it, whatever its size,
+and is never held in memory; only --bucket and the --allowed-bucket buckets
+are read. While a command runs, its message is kept invisible to other
 consumers.
 
 A message whose command exits 0 is deleted, with its S3 payload. One whose
@@ -57,8 +54,9 @@ The command gets the environment of sqsx and:
   SQSX_SIZE                      the body's size in bytes
   SQSX_PAYLOAD                   s3://BUCKET/KEY of a body stored in S3
   SQSX_GROUP_ID, SQSX_DEDUPLICATION_ID, SQSX_SEQUENCE_NUMBER   on FIFO queues
-  SQSX_ATTRIBUTES                every message attribute, as JSON:
-                                 {"NAME": {"type": "String", "value": "..."}}
+  SQSX_ATTRIBUTES                every message attribute, as JSON, as aws-cli
+                                 prints MessageAttributes:
+                                 {"NAME": {"DataType": "String", "StringValue": "..."}}
   SQSX_ATTR_<NAME>               each attribute's value, NAME with every
                                  character other than a letter, digit or _
                                  (that is, . and -) replaced by _; a Binary
@@ -69,10 +67,10 @@ variable longer than the system allows (128 KiB) is left out, with a
 warning.
 
 The command's standard output and standard error are those of sqsx (with
---json its standard output goes to standard error, to keep standard output
-for the JSON objects). With --concurrency above 1 the outputs of commands
-running at once interleave as they write; --tag writes them line by line,
-each line whole and prefixed with the message id and a tab.
+--output json its standard output goes to standard error, to keep standard
+output for the JSON objects). With --concurrency above 1 the outputs of
+commands running at once interleave as they write; --tag writes them line by
+line, each line whole and prefixed with the message id and a tab.
 
 Ctrl-C (or SIGTERM) stops receiving: messages received but not started are
 made visible again at once, and the running commands get --shutdown-timeout
@@ -80,26 +78,21 @@ to finish; the commands, each in its own process group, do not get the
 interrupt. A second Ctrl-C, or the end of --shutdown-timeout, kills them
 (SIGKILL to their process groups); their messages come back after the
 backoff. --max-messages N stops the same way once the command started for
-the Nth message, but lets the running commands finish however long they
-take (within --timeout). Before sqsx exits, the deletions are sent.
+the Nth message, but lets the running commands finish however long they take
+(within --timeout). Before sqsx exits, the deletions are sent.
 
 A line goes to standard error for each failed command and each message that
-could not be read or deleted, and a summary when sqsx stops. With --json,
-each message is one JSON object on standard output once SQS has its outcome
-("outcome": acknowledged, retry, released or unresolved; "exit_code").
-Exit status: 0 stopped cleanly (whatever the commands' statuses), 1 error
-(the queue cannot be read, COMMAND cannot be started, or commands had to be
-killed), 2 invalid usage.
+could not be read or deleted, and a summary when sqsx stops. With --output
+json, each message is one JSON object on standard output once SQS has its
+outcome (MessageId; Outcome: acknowledged, retry, released or unresolved;
+ExitCode, ...). Exit status: 0 stopped cleanly (whatever the commands'
+statuses), 1 error (the queue cannot be read, COMMAND cannot be started, or
+commands had to be killed), 2 invalid usage.`
 
-Flags:
-`
-
-// consumeFlags are the parsed flags of sqsx consume.
+// consumeFlags are the flags of sqsx consume.
 type consumeFlags struct {
-	common      commonFlags
 	queue       queueFlags
-	bucket      string
-	allowed     stringsFlag
+	buckets     bucketFlags
 	concurrency int
 	maxMessages int
 	timeout     time.Duration
@@ -115,70 +108,61 @@ type consumeFlags struct {
 // maxConcurrency bounds --concurrency: each command is a process.
 const maxConcurrency = 1000
 
-// parseConsume parses and checks the flags of sqsx consume. It returns a
-// usage problem as an error, or flag.ErrHelp.
-func parseConsume(args []string) (*consumeFlags, *flag.FlagSet, error) {
+func newConsumeCommand() (*cobra.Command, subcommand) {
 	f := &consumeFlags{}
-	fs := flag.NewFlagSet("sqsx consume", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := &cobra.Command{
+		Use:   "consume --queue-url URL | --queue NAME [--bucket BUCKET] [flags] -- COMMAND [ARG...]",
+		Short: "Run a command for each message, with its body on standard input",
+		Long:  consumeLong,
+	}
+	fs := c.Flags()
+	// The flags after COMMAND are its own.
+	fs.SetInterspersed(false)
 	f.queue.register(fs)
-	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads; bodies stored there are read")
-	fs.Var(&f.allowed, "allowed-bucket", "also read bodies stored in `BUCKET` (repeatable); only for trusted senders")
+	f.buckets.register(fs, "S3 `BUCKET` of the payloads; bodies stored there are read",
+		"also read bodies stored in `BUCKET` (repeatable); only for trusted senders")
 	fs.IntVar(&f.concurrency, "concurrency", 1, fmt.Sprintf("run up to `N` commands at once (1 to %d)", maxConcurrency))
 	fs.IntVar(&f.maxMessages, "max-messages", 0, "stop once the command started for `N` messages, after they finish (0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "kill a command that runs longer than `DURATION` (e.g. 10m; 0: no limit); its message is retried")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", consumer.DefaultShutdownTimeout, "after Ctrl-C, give the running commands `DURATION` to finish, then kill them")
 	fs.DurationVar(&f.backoff, "backoff", time.Second, "keep the message of a failed command invisible for `DURATION` after its first receive, doubling with each receive")
 	fs.DurationVar(&f.maxBackoff, "max-backoff", 15*time.Minute, "the longest backoff, `DURATION` (up to 12h)")
-	fs.IntVar(&f.wait, "wait", 5, "long-poll the queue for up to `SECONDS` (1 to 20); Ctrl-C waits for a poll in progress")
+	fs.IntVar(&f.wait, "wait-time-seconds", 5, "long-poll the queue for up to `SECONDS` (1 to 20); Ctrl-C waits for a poll in progress")
 	fs.IntVar(&f.visibility, "visibility-timeout", int(consumer.DefaultVisibilityTimeout/time.Second),
 		fmt.Sprintf("hide received messages for `SECONDS` (1 to %d), extended while their commands run", maxVisibilityTimeout))
 	fs.BoolVar(&f.tag, "tag", false, "write the commands' output line by line, each line prefixed with the message id and a tab")
-	f.common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
-	f.argv = fs.Args()
+	return c, f
+}
+
+func (f *consumeFlags) check(_ *pflag.FlagSet, args []string) error {
+	f.argv = args
 	const maxBackoff = consumer.MaxVisibilityExtension
 	switch {
 	case len(f.argv) == 0:
-		return nil, fs, errors.New("no command: give the command to run for each message after the flags, e.g. -- sh -c 'wc -c'")
-	case f.queue.check() != "":
-		return nil, fs, errors.New(f.queue.check())
+		return errors.New("no command: give the command to run for each message after the flags, e.g. -- sh -c 'wc -c'")
+	case f.queue.check() != nil:
+		return f.queue.check()
 	case f.concurrency < 1 || f.concurrency > maxConcurrency:
-		return nil, fs, fmt.Errorf("--concurrency %d is outside 1..%d", f.concurrency, maxConcurrency)
+		return fmt.Errorf("--concurrency %d is outside 1..%d", f.concurrency, maxConcurrency)
 	case f.maxMessages < 0:
-		return nil, fs, fmt.Errorf("--max-messages %d is negative; 0 means no limit", f.maxMessages)
+		return fmt.Errorf("--max-messages %d is negative; 0 means no limit", f.maxMessages)
 	case f.timeout < 0:
-		return nil, fs, fmt.Errorf("--timeout %v is negative; 0 means no limit", f.timeout)
+		return fmt.Errorf("--timeout %v is negative; 0 means no limit", f.timeout)
 	case f.shutdown <= 0:
-		return nil, fs, fmt.Errorf("--shutdown-timeout %v is not positive", f.shutdown)
+		return fmt.Errorf("--shutdown-timeout %v is not positive", f.shutdown)
 	case f.backoff <= 0 || f.backoff > maxBackoff:
-		return nil, fs, fmt.Errorf("--backoff %v is outside (0, %v]", f.backoff, maxBackoff)
+		return fmt.Errorf("--backoff %v is outside (0, %v]", f.backoff, maxBackoff)
 	case f.maxBackoff < f.backoff || f.maxBackoff > maxBackoff:
-		return nil, fs, fmt.Errorf("--max-backoff %v is outside [--backoff %v, %v]", f.maxBackoff, f.backoff, maxBackoff)
+		return fmt.Errorf("--max-backoff %v is outside [--backoff %v, %v]", f.maxBackoff, f.backoff, maxBackoff)
 	case f.wait < 1 || f.wait > 20:
-		return nil, fs, fmt.Errorf("--wait %d is outside 1..20 seconds", f.wait)
+		return fmt.Errorf("--wait-time-seconds %d is outside 1..20 seconds", f.wait)
 	case f.visibility < 1 || f.visibility > maxVisibilityTimeout:
-		return nil, fs, fmt.Errorf("--visibility-timeout %d is outside 1..%d seconds", f.visibility, maxVisibilityTimeout)
+		return fmt.Errorf("--visibility-timeout %d is outside 1..%d seconds", f.visibility, maxVisibilityTimeout)
 	}
-	if err := checkBuckets(f.bucket, f.allowed); err != nil {
-		return nil, fs, err
-	}
-	return f, fs, nil
+	return f.buckets.check()
 }
 
-func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	u := newUI("consume", args, stdout, stderr)
-	f, fs, err := parseConsume(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, consumeUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return u.usageError(err)
-	}
-	u.set(&f.common)
+func (f *consumeFlags) run(ctx context.Context, u *ui) int {
 	// Fail before a message is received, not after.
 	path, err := exec.LookPath(f.argv[0])
 	if err != nil {
@@ -186,13 +170,14 @@ func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 			"Give a command on the PATH, or its path; nothing was received."))
 	}
 
-	sqsClient, s3Client, err := f.common.aws.clients(ctx)
+	sqsClient, s3Client, err := u.aws.clients(ctx)
 	if err != nil {
 		return u.fail(err)
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
-		o.Bucket = f.bucket
-		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
+		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
+		o.AllowedBuckets = f.buckets.all()
 	})
 	if err != nil {
 		return u.fail(err)
@@ -550,23 +535,23 @@ func (s *consumeSession) kill(why string) {
 	})
 }
 
-// consumeJSON is one message as sqsx consume --json prints it, once SQS has
-// its outcome.
+// consumeJSON is one message as sqsx consume --output json prints it, once
+// SQS has its outcome.
 type consumeJSON struct {
-	MessageID string `json:"message_id"`
+	MessageID string `json:"MessageId"`
 	// Outcome is acknowledged (deleted), retry (visible again after
 	// RetryAfter), released (visible again at once, not run), unresolved
 	// (its payload could not be read) or error (the deletion or the
 	// visibility change failed).
-	Outcome      string `json:"outcome"`
-	ReceiveCount int    `json:"receive_count,omitempty"`
-	Size         int64  `json:"size,omitempty"`
-	ExitCode     *int   `json:"exit_code,omitempty"`
-	Signal       string `json:"signal,omitempty"`
-	DurationMS   *int64 `json:"duration_ms,omitempty"`
-	RetryAfter   *int   `json:"retry_after_seconds,omitempty"`
-	Code         string `json:"code,omitempty"`
-	Error        string `json:"error,omitempty"`
+	Outcome      string
+	ReceiveCount int    `json:",omitempty"`
+	Size         int64  `json:",omitempty"`
+	ExitCode     *int   `json:",omitempty"`
+	Signal       string `json:",omitempty"`
+	DurationMS   *int64 `json:"DurationMs,omitempty"`
+	RetryAfter   *int   `json:"RetryAfterSeconds,omitempty"`
+	ErrorCode    string `json:",omitempty"`
+	Error        string `json:",omitempty"`
 }
 
 // takeRun returns and forgets what the command of message id did, or nil.
@@ -621,7 +606,7 @@ func (s *consumeSession) onError(e *consumer.Error) {
 		// Reported with its retry.
 	case consumer.OpPayload:
 		s.unread.Add(1)
-		s.emit(consumeJSON{MessageID: e.MessageID, Outcome: "unresolved", Code: e.Code, Error: e.Err.Error()})
+		s.emit(consumeJSON{MessageID: e.MessageID, Outcome: "unresolved", ErrorCode: e.Code, Error: e.Err.Error()})
 		what := "left in the queue, for its redrive policy"
 		if e.Code == sqsx.CodePayloadNotFound {
 			what = "deleted: its payload no longer exists, so it was handled before or expired"
@@ -638,7 +623,7 @@ func (s *consumeSession) onError(e *consumer.Error) {
 			return
 		}
 		j := s.takeRun(e.MessageID).json(e.MessageID, "error")
-		j.Code, j.Error = e.Code, e.Err.Error()
+		j.ErrorCode, j.Error = e.Code, e.Err.Error()
 		s.emit(j)
 		s.warnf("%s message %s failed: %v; it is delivered again after its visibility timeout", what, e.MessageID, e.Err)
 	default:
@@ -647,7 +632,7 @@ func (s *consumeSession) onError(e *consumer.Error) {
 	}
 }
 
-// emit writes v as a line of JSON with --json.
+// emit writes v as a line of JSON with --output json.
 func (s *consumeSession) emit(v consumeJSON) {
 	if !s.u.json {
 		return
@@ -669,7 +654,7 @@ func (s *consumeSession) warnf(format string, args ...any) {
 	s.u.warnf(format, args...)
 }
 
-// summary says what was done, unless --quiet or --json.
+// summary says what was done, unless --quiet or --output json.
 func (s *consumeSession) summary() {
 	started := int(s.started.Load())
 	var b strings.Builder
@@ -791,16 +776,6 @@ func attrEnvName(name string) string {
 	return attrEnvPrefix + string(b)
 }
 
-// attrValue returns an attribute's type and value as text, a Binary value
-// in base64.
-func attrValue(v types.MessageAttributeValue) attrJSON {
-	value := aws.ToString(v.StringValue)
-	if v.BinaryValue != nil {
-		value = base64.StdEncoding.EncodeToString(v.BinaryValue)
-	}
-	return attrJSON{Type: aws.ToString(v.DataType), Value: value}
-}
-
 // messageEnv returns the environment variables that describe m, a message
 // of the queue at queueURL, to its command, and the names of those left out
 // because they are too long to pass.
@@ -836,10 +811,10 @@ func messageEnv(queueURL string, m *consumer.Message) (env, omitted []string) {
 	all := make(map[string]attrJSON, len(m.Attributes))
 	byVar := map[string][]string{}
 	for name, v := range m.Attributes {
-		all[name] = attrValue(v)
+		all[name] = newAttrJSON(v)
 		byVar[attrEnvName(name)] = append(byVar[attrEnvName(name)], name)
 	}
-	js, _ := json.Marshal(all) // a map of strings: cannot fail
+	js, _ := json.Marshal(all) // strings and bytes: cannot fail
 	set(envAttributes, string(js))
 	vars := make([]string, 0, len(byVar))
 	for v := range byVar {
@@ -848,7 +823,7 @@ func messageEnv(queueURL string, m *consumer.Message) (env, omitted []string) {
 	slices.Sort(vars)
 	for _, v := range vars {
 		if names := byVar[v]; len(names) == 1 {
-			set(v, all[names[0]].Value)
+			set(v, attrText(m.Attributes[names[0]]))
 		}
 	}
 	slices.Sort(env)

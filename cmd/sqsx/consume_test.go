@@ -90,8 +90,8 @@ func TestMessageEnv(t *testing.T) {
 				"SQSX_GROUP_ID": "g1", "SQSX_DEDUPLICATION_ID": "d1", "SQSX_SEQUENCE_NUMBER": "42",
 				"SQSX_SIZE": "1073741824", "SQSX_PAYLOAD": "s3://b-1/k/1",
 				"SQSX_ATTR_color": "blue", "SQSX_ATTR_trace_id": "a=b c", "SQSX_ATTR_n": "42", "SQSX_ATTR_blob": "/wBoaQ==", "SQSX_ATTR_empty": "",
-				"SQSX_ATTRIBUTES": `{"blob":{"type":"Binary","value":"/wBoaQ=="},"color":{"type":"String","value":"blue"},` +
-					`"empty":{"type":"String","value":""},"n":{"type":"Number.int","value":"42"},"trace-id":{"type":"String","value":"a=b c"}}`,
+				"SQSX_ATTRIBUTES": `{"blob":{"DataType":"Binary","BinaryValue":"/wBoaQ=="},"color":{"DataType":"String","StringValue":"blue"},` +
+					`"empty":{"DataType":"String","StringValue":""},"n":{"DataType":"Number.int","StringValue":"42"},"trace-id":{"DataType":"String","StringValue":"a=b c"}}`,
 			},
 		},
 		"names that map to one variable set neither": {
@@ -101,7 +101,7 @@ func TestMessageEnv(t *testing.T) {
 			want: map[string]string{
 				"SQSX_QUEUE_URL": "https://q/1/q", "SQSX_MESSAGE_ID": "id-3", "SQSX_RECEIVE_COUNT": "0", "SQSX_SIZE": "1",
 				"SQSX_ATTR_a_c":   "alone",
-				"SQSX_ATTRIBUTES": `{"a-b":{"type":"String","value":"dash"},"a.b":{"type":"String","value":"dot"},"a_c":{"type":"String","value":"alone"}}`,
+				"SQSX_ATTRIBUTES": `{"a-b":{"DataType":"String","StringValue":"dash"},"a.b":{"DataType":"String","StringValue":"dot"},"a_c":{"DataType":"String","StringValue":"alone"}}`,
 			},
 		},
 		"a value too long for the system is left out": {
@@ -191,7 +191,7 @@ func TestConsumeUsage(t *testing.T) {
 		"no queue":              {[]string{"--", "true"}, "--queue-url or --queue is required"},
 		"concurrency 0":         {[]string{"--queue", "q", "--concurrency", "0", "--", "true"}, "--concurrency 0 is outside 1..1000"},
 		"negative max-messages": {[]string{"--queue", "q", "--max-messages", "-1", "--", "true"}, "--max-messages -1 is negative"},
-		"wait 0":                {[]string{"--queue", "q", "--wait", "0", "--", "true"}, "--wait 0 is outside 1..20"},
+		"wait 0":                {[]string{"--queue", "q", "--wait-time-seconds", "0", "--", "true"}, "--wait-time-seconds 0 is outside 1..20"},
 		"max-backoff < backoff": {[]string{"--queue", "q", "--backoff", "1m", "--max-backoff", "10s", "--", "true"}, "--max-backoff 10s is outside"},
 		"shutdown-timeout 0":    {[]string{"--queue", "q", "--shutdown-timeout", "0", "--", "true"}, "--shutdown-timeout 0s is not positive"},
 		"bad bucket":            {[]string{"--queue", "q", "--bucket", "B_", "--", "true"}, "--bucket"},
@@ -205,12 +205,16 @@ func TestConsumeUsage(t *testing.T) {
 
 	// The command's own flags are its own, with or without --.
 	for _, args := range [][]string{
-		{"--queue", "q", "--", "grep", "--json", "-v", "x"},
-		{"--queue", "q", "grep", "--json", "-v", "x"},
+		{"--queue", "q", "--", "grep", "--output=json", "-v", "x"},
+		{"--queue", "q", "grep", "--output=json", "-v", "x"},
 	} {
-		f, _, err := parseConsume(args)
-		if err != nil || !slices.Equal(f.argv, []string{"grep", "--json", "-v", "x"}) || f.common.json {
-			t.Errorf("%v: argv %v, json %v, err %v", args, f.argv, f.common.json, err)
+		s, common, err := parseCommand(newConsumeCommand, args)
+		if err != nil {
+			t.Errorf("%v: %v", args, err)
+			continue
+		}
+		if f := s.(*consumeFlags); !slices.Equal(f.argv, []string{"grep", "--output=json", "-v", "x"}) || common.json {
+			t.Errorf("%v: argv %v, json %v", args, f.argv, common.json)
 		}
 	}
 

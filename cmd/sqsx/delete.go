@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -12,88 +11,70 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 )
 
-const deleteUsage = `Usage: sqsx delete --queue-url URL | --queue NAME [--bucket BUCKET] [--receipt-handle HANDLE] [flags]
-
-Deletes messages by receipt handle: the one given with --receipt-handle, or
+const deleteLong = `Deletes messages by receipt handle: the one given with --receipt-handle, or
 one per line read from standard input. A handle printed by 'sqsx receive'
 (or by another extended client) for a message stored in S3 also names its S3
 object: the message is deleted first, then the object, which must be in
 --bucket or an --allowed-bucket bucket (or pass --keep-payload to leave it).
 
-Prints what was deleted on standard output, one line (with --json, one
-object) per handle. If a message is deleted but its object is not, the exit
-status is 1 and the message says which object is left.
+Prints what was deleted on standard output, one line (with --output json,
+one object: ReceiptHandle, MessageDeleted, Payload, PayloadDeleted) per
+handle. If a message is deleted but its object is not, the exit status is 1
+and the message says which object is left.`
 
-Flags:
-`
-
-// deleteFlags are the parsed flags of sqsx delete.
+// deleteFlags are the flags of sqsx delete.
 type deleteFlags struct {
-	common      commonFlags
 	queue       queueFlags
-	bucket      string
-	allowed     stringsFlag
+	buckets     bucketFlags
 	handle      string
 	keepPayload bool
 }
 
-// parseDelete parses and checks the flags of sqsx delete.
-func parseDelete(args []string) (*deleteFlags, *flag.FlagSet, error) {
+func newDeleteCommand() (*cobra.Command, subcommand) {
 	f := &deleteFlags{}
-	fs := flag.NewFlagSet("sqsx delete", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := &cobra.Command{
+		Use:   "delete --queue-url URL | --queue NAME [--bucket BUCKET] [--receipt-handle HANDLE] [flags]",
+		Short: "Delete messages by receipt handle, and their S3 payloads",
+		Long:  deleteLong,
+	}
+	fs := c.Flags()
 	f.queue.register(fs)
 	fs.StringVar(&f.handle, "receipt-handle", "", "receipt `HANDLE` of the message (default: one per line from standard input)")
-	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads, which may be deleted")
-	fs.Var(&f.allowed, "allowed-bucket", "also delete payloads in `BUCKET` (repeatable)")
+	f.buckets.register(fs, "S3 `BUCKET` of the payloads, which may be deleted", "also delete payloads in `BUCKET` (repeatable)")
 	fs.BoolVar(&f.keepPayload, "keep-payload", false, "delete only the messages, and leave their S3 objects")
-	f.common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
-	switch {
-	case fs.NArg() > 0:
-		return nil, fs, fmt.Errorf("unexpected argument %q: pass a receipt handle with --receipt-handle, or on standard input", fs.Arg(0))
-	case f.queue.check() != "":
-		return nil, fs, errors.New(f.queue.check())
-	}
-	if err := checkBuckets(f.bucket, f.allowed); err != nil {
-		return nil, fs, err
-	}
-	return f, fs, nil
+	return c, f
 }
 
-// deleteResult is what sqsx delete --json prints for each handle.
+func (f *deleteFlags) check(_ *pflag.FlagSet, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q: pass a receipt handle with --receipt-handle, or on standard input", args[0])
+	}
+	return errors.Join(f.queue.check(), f.buckets.check())
+}
+
+// deleteResult is what sqsx delete --output json prints for each handle.
 type deleteResult struct {
-	ReceiptHandle  string `json:"receipt_handle"`
-	MessageDeleted bool   `json:"message_deleted"`
-	Payload        string `json:"payload,omitempty"`
-	PayloadDeleted bool   `json:"payload_deleted"`
-	Error          string `json:"error,omitempty"`
-	Hint           string `json:"hint,omitempty"`
+	ReceiptHandle  string
+	MessageDeleted bool
+	Payload        string `json:",omitempty"`
+	PayloadDeleted bool
+	Error          string `json:",omitempty"`
+	Hint           string `json:",omitempty"`
 }
 
-func runDelete(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	u := newUI("delete", args, stdout, stderr)
-	f, fs, err := parseDelete(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, deleteUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return u.usageError(err)
-	}
-	u.set(&f.common)
-
+func (f *deleteFlags) run(ctx context.Context, u *ui) int {
+	var err error
 	handles := []string{f.handle}
 	if f.handle == "" {
-		readStdinNote(stdin, u, "receipt handles, one per line,")
-		if handles, err = readHandles(ctx, stdin); err != nil {
+		readStdinNote(u, "receipt handles, one per line,")
+		if handles, err = readHandles(ctx, u.stdin); err != nil {
 			return u.fail(err)
 		}
 		if len(handles) == 0 {
@@ -101,7 +82,7 @@ func runDelete(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	// Check every handle before deleting anything.
-	allowed := allowedBuckets(f.bucket, f.allowed)
+	allowed := f.buckets.all()
 	for _, h := range handles {
 		rh, err := payload.ParseReceiptHandle(h)
 		if err != nil {
@@ -114,12 +95,13 @@ func runDelete(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 
-	sqsClient, s3Client, err := f.common.aws.clients(ctx)
+	sqsClient, s3Client, err := u.aws.clients(ctx)
 	if err != nil {
 		return u.fail(err)
 	}
 	client, err := sqsx.New(sqsClient, s3Client, func(o *sqsx.Options) {
-		o.Bucket = f.bucket
+		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
 		o.AllowedBuckets = allowed
 		o.KeepPayloadsOnDelete = f.keepPayload
 	})
@@ -161,11 +143,11 @@ func runDelete(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		switch {
 		case res.PayloadDeleted:
-			fmt.Fprintf(stdout, "deleted message %s and its payload %s\n", shorten(h), res.Payload)
+			fmt.Fprintf(u.stdout, "deleted message %s and its payload %s\n", shorten(h), res.Payload)
 		case rh.HasPointer():
-			fmt.Fprintf(stdout, "deleted message %s; its payload %s was kept (--keep-payload)\n", shorten(h), res.Payload)
+			fmt.Fprintf(u.stdout, "deleted message %s; its payload %s was kept (--keep-payload)\n", shorten(h), res.Payload)
 		default:
-			fmt.Fprintf(stdout, "deleted message %s (the receipt handle names no payload)\n", shorten(h))
+			fmt.Fprintf(u.stdout, "deleted message %s (the receipt handle names no payload)\n", shorten(h))
 		}
 	}
 	return code

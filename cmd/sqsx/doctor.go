@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,18 +20,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 )
 
-const doctorUsage = `Usage: sqsx doctor --bucket BUCKET [--queue-url URL | --queue NAME] [--prefix PREFIX] [--topic-arn ARN] [flags]
-
-Checks a setup and says what to fix, one line per check:
+const doctorLong = `Checks a setup and says what to fix, one line per check:
 
   credentials  found, and accepted by the services (an authentication error
                from any call below means they are not)
-  bucket       exists; a small probe object under --prefix can be written,
+  bucket       exists; a small probe object under
+               --key-prefix can be written,
                read back and deleted
   queue        exists; its MaximumMessageSize against --threshold
   lifecycle    an expiration rule for the payloads (sqsx lifecycle), lasting
@@ -41,58 +41,51 @@ Checks a setup and says what to fix, one line per check:
   topic        exists (with --topic-arn)
 
 Each line starts with OK, WARN or FAIL; a WARN or FAIL line is followed by
-what to do. With --json each check is one JSON object (check, status,
-detail, hint). Exit status: 0 when nothing failed, 4 when a check failed,
-2 on invalid usage.
+what to do. With --output json each check is one JSON object (Check, Status,
+Detail, Hint). Exit status: 0 when nothing failed, 4 when a check failed, 2
+on invalid usage.`
 
-Flags:
-`
-
-// doctorFlags are the parsed flags of sqsx doctor.
+// doctorFlags are the flags of sqsx doctor.
 type doctorFlags struct {
-	common         commonFlags
 	queue          queueFlags
-	bucket         string
+	buckets        bucketFlags
 	prefix         string
 	topicARN       string
 	threshold      int64
 	thresholdQueue bool
 }
 
-// parseDoctor parses and checks the flags of sqsx doctor.
-func parseDoctor(args []string) (*doctorFlags, *flag.FlagSet, error) {
+func newDoctorCommand() (*cobra.Command, subcommand) {
 	f := &doctorFlags{}
-	fs := flag.NewFlagSet("sqsx doctor", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := &cobra.Command{
+		Use:   "doctor --bucket BUCKET [--queue-url URL | --queue NAME] [--key-prefix PREFIX] [--topic-arn ARN] [flags]",
+		Short: "Check credentials, bucket, queue, lifecycle rule and encryption",
+		Long:  doctorLong,
+	}
+	fs := c.Flags()
 	f.queue.register(fs)
-	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads (required)")
-	fs.StringVar(&f.prefix, "prefix", "", "key `PREFIX` of the payloads, as --key-prefix of send")
+	f.buckets.register(fs, "S3 `BUCKET` of the payloads (required)", "")
+	fs.StringVar(&f.prefix, "key-prefix", "", "key `PREFIX` of the payloads, as --key-prefix of send")
 	fs.StringVar(&f.topicARN, "topic-arn", "", "also check the SNS topic `ARN`")
 	fs.Int64Var(&f.threshold, "threshold", sqsx.DefaultThreshold, "the `N` of send --threshold, to check against the queue")
 	fs.BoolVar(&f.thresholdQueue, "threshold-from-queue", false, "send uses --threshold-from-queue")
-	f.common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
+	return c, f
+}
+
+func (f *doctorFlags) check(_ *pflag.FlagSet, args []string) error {
 	switch {
-	case fs.NArg() > 0:
-		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case f.bucket == "":
-		return nil, fs, errors.New("--bucket is required")
+	case len(args) > 0:
+		return fmt.Errorf("unexpected argument %q", args[0])
+	case f.buckets.bucket == "":
+		return errors.New("--bucket is required")
 	case f.queue.url != "" && f.queue.name != "":
-		return nil, fs, errors.New("pass either --queue-url or --queue, not both")
+		return errors.New("pass either --queue-url or --queue, not both")
 	case f.threshold < 1 || f.threshold > sqsx.MaxMessageSize:
-		return nil, fs, fmt.Errorf("--threshold %d is outside 1..%d", f.threshold, sqsx.MaxMessageSize)
+		return fmt.Errorf("--threshold %d is outside 1..%d", f.threshold, sqsx.MaxMessageSize)
 	case f.topicARN != "" && !validTopicARN(f.topicARN):
-		return nil, fs, fmt.Errorf("--topic-arn %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", f.topicARN)
+		return fmt.Errorf("--topic-arn %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", f.topicARN)
 	}
-	if err := checkBuckets(f.bucket, nil); err != nil {
-		return nil, fs, err
-	}
-	if err := payload.ValidateKeyPrefix(f.prefix); err != nil {
-		return nil, fs, fmt.Errorf("--prefix: %v", err)
-	}
-	return f, fs, nil
+	return errors.Join(f.buckets.check(), checkKeyPrefix(f.prefix))
 }
 
 // Check statuses.
@@ -104,10 +97,10 @@ const (
 
 // checkResult is the outcome of one doctor check.
 type checkResult struct {
-	Check  string `json:"check"`
-	Status string `json:"status"`
-	Detail string `json:"detail"`
-	Hint   string `json:"hint,omitempty"`
+	Check  string
+	Status string
+	Detail string
+	Hint   string `json:",omitempty"`
 }
 
 // doctor runs the checks. It records which services accepted the
@@ -149,25 +142,14 @@ func failure(check string, err error) checkResult {
 	return checkResult{Check: check, Status: statusFail, Detail: msg, Hint: hint}
 }
 
-func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	u := newUI("doctor", args, stdout, stderr)
-	f, fs, err := parseDoctor(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, doctorUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return u.usageError(err)
-	}
-	u.set(&f.common)
-
+func (f *doctorFlags) run(ctx context.Context, u *ui) int {
 	var results []checkResult
-	cfg, err := f.common.aws.config(ctx)
+	cfg, err := u.aws.config(ctx)
 	if err != nil {
 		results = append(results, failure("configuration", err))
 		return report(u, results)
 	}
-	d := &doctor{f: f, s3: f.common.aws.s3(cfg), sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg)}
+	d := &doctor{f: f, s3: u.aws.s3(cfg), sqs: u.aws.sqs(cfg), sns: u.aws.sns(cfg)}
 
 	creds, credErr := cfg.Credentials.Retrieve(ctx)
 	var rest []checkResult
@@ -241,7 +223,7 @@ func (d *doctor) checkBucket(ctx context.Context) checkResult {
 // written, read back and deleted.
 func (d *doctor) bucketCheck(ctx context.Context) checkResult {
 	const name = "bucket"
-	b := d.f.bucket
+	b := d.f.buckets.bucket
 	_, err := d.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)})
 	d.observe("S3", err)
 	if err != nil {
@@ -332,7 +314,7 @@ func (d *doctor) checkQueue(ctx context.Context) checkResult {
 
 func (d *doctor) checkLifecycle(ctx context.Context) checkResult {
 	const name = "lifecycle"
-	b, prefix := d.f.bucket, d.f.prefix
+	b, prefix := d.f.buckets.bucket, d.f.prefix
 	rulePrefix := prefix
 	rule, err := payload.ExpirationRule(ctx, d.s3, b, prefix)
 	if err == nil && rule == nil && prefix != "" {
@@ -341,7 +323,7 @@ func (d *doctor) checkLifecycle(ctx context.Context) checkResult {
 		rule, err = payload.ExpirationRule(ctx, d.s3, b, "")
 	}
 	d.observe("S3", err)
-	install := fmt.Sprintf("sqsx lifecycle --bucket %s --prefix %q --days %d", b, prefix, defaultExpiryDays)
+	install := fmt.Sprintf("sqsx lifecycle --bucket %s --key-prefix %q --days %d", b, prefix, defaultExpiryDays)
 	status := statusWarn
 	why := "payloads that consumers do not delete (published to SNS topics, kept on delete, or left by a crash) stay forever"
 	if d.f.topicARN != "" {
@@ -367,14 +349,14 @@ func (d *doctor) checkLifecycle(ctx context.Context) checkResult {
 		days := (d.retentionSeconds + 86399) / 86400
 		return checkResult{Check: name, Status: statusWarn,
 			Detail: fmt.Sprintf("rule %s expires payloads after %s, but the queue keeps messages up to %s: a message can outlive its payload", j.RuleID, plural(int(j.ExpirationDays), "day"), plural(int(days), "day")),
-			Hint:   fmt.Sprintf("sqsx lifecycle --bucket %s --prefix %q --days %d", b, prefix, days)}
+			Hint:   fmt.Sprintf("sqsx lifecycle --bucket %s --key-prefix %q --days %d", b, prefix, days)}
 	}
 	return checkResult{Check: name, Status: statusOK, Detail: j.text()}
 }
 
 func (d *doctor) checkEncryption(ctx context.Context) checkResult {
 	const name = "encryption"
-	out, err := d.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(d.f.bucket)})
+	out, err := d.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(d.f.buckets.bucket)})
 	d.observe("S3", err)
 	hint := "Set the bucket's default encryption (aws s3api put-bucket-encryption), or pass --sse AES256 (or aws:kms) to send and publish."
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sqsx/sqsx/internal/testenv"
 )
@@ -104,7 +105,7 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		// Text: ids, sizes and the pointer of the offloaded one.
 		var text result
 		for range 5 { // SQS may return fewer messages than there are
-			text = sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--wait", "2").must(t, "peek")
+			text = sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--wait-time-seconds", "2").must(t, "peek")
 			if bytes.Count(text.stdout, []byte("\nmessage ")) == 1 {
 				break
 			}
@@ -113,21 +114,44 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 			"14 bytes, body sent in SQS")
 
 		// JSON, with the bodies resolved.
-		peeked := jsonLines(t, "peek --json", sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--json", "--body", "--bucket", bucket, "--wait", "2").must(t, "peek --json").stdout)
+		peeked := jsonLines(t, "peek --json", sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--output=json", "--body", "--bucket", bucket, "--wait-time-seconds", "2").must(t, "peek --json").stdout)
 		if len(peeked) == 0 {
 			t.Fatal("peek --json printed nothing")
 		}
 		for _, m := range peeked {
-			switch m["offloaded"] {
+			// The fields of aws-cli's receive-message output.
+			if id, _ := m["MessageId"].(string); id == "" {
+				t.Errorf("no MessageId: %v", m)
+			}
+			if attrs, _ := m["Attributes"].(map[string]any); attrs["ApproximateReceiveCount"] == nil || attrs["SentTimestamp"] == nil {
+				t.Errorf("Attributes %v lack ApproximateReceiveCount or SentTimestamp", m["Attributes"])
+			}
+			switch m["Offloaded"] {
 			case true:
-				if m["pointer"] != "s3://"+bucket+"/"+key || m["size"] != float64(len(big)) || m["body"] != string(big) {
-					t.Errorf("offloaded message: pointer %v, size %v, body of %d bytes", m["pointer"], m["size"], len(m["body"].(string)))
+				if m["Payload"] != "s3://"+bucket+"/"+key || m["Size"] != float64(len(big)) || m["Body"] != string(big) {
+					t.Errorf("offloaded message: pointer %v, size %v, body of %d bytes", m["Payload"], m["Size"], len(m["Body"].(string)))
+				}
+				want := map[string]any{"color": map[string]any{"DataType": "String", "StringValue": "blue"}}
+				if diff := cmp.Diff(want, m["MessageAttributes"]); diff != "" {
+					t.Errorf("MessageAttributes, as aws-cli prints them (-want +got):\n%s", diff)
 				}
 			default:
-				if m["body"] != string(small) {
-					t.Errorf("inline message body %q, want %q", m["body"], small)
+				if m["Body"] != string(small) {
+					t.Errorf("inline message body %q, want %q", m["Body"], small)
 				}
 			}
+		}
+
+		// --endpoint-url overrides AWS_ENDPOINT_URL_SQS: the queue is
+		// reached through it while the variable points nowhere.
+		sqsEndpoint := os.Getenv("AWS_ENDPOINT_URL_SQS")
+		if sqsEndpoint == "" {
+			t.Fatal("AWS_ENDPOINT_URL_SQS is not set")
+		}
+		sqsx.run(t, nil, []string{"AWS_ENDPOINT_URL_SQS=http://127.0.0.1:1"}, "peek", "--queue-url", queueURL, "--wait-time-seconds", "2",
+			"--endpoint-url", sqsEndpoint).must(t, "peek --endpoint-url")
+		if r := sqsx.run(t, nil, []string{"AWS_ENDPOINT_URL_SQS=http://127.0.0.1:1"}, "peek", "--queue-url", queueURL, "--wait-time-seconds", "0"); r.code != exitError {
+			t.Errorf("peek through a closed port: exit %d, want 1", r.code)
 		}
 
 		// Nothing was consumed, and the messages are visible at once: a
@@ -135,13 +159,13 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		// both.
 		var ids []string
 		for range 4 {
-			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max", "10", "--json", "--delete", "--wait", "1")
+			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max-number-of-messages", "10", "--output=json", "--delete", "--wait-time-seconds", "1")
 			if r.code == 3 {
 				continue
 			}
 			r.must(t, "receive after peek")
 			for _, m := range jsonLines(t, "receive --json", r.stdout) {
-				ids = append(ids, m["message_id"].(string))
+				ids = append(ids, m["MessageId"].(string))
 			}
 			if len(ids) == 2 {
 				break
@@ -152,7 +176,7 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		}
 		wantKeys(t, c, bucket, 0, "after receive --delete")
 
-		r := sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--wait", "1")
+		r := sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--wait-time-seconds", "1")
 		if r.code != 3 || !bytes.Contains(r.stderr, []byte("no message arrived")) {
 			t.Errorf("peek of an empty queue: exit %d, stderr %s; want 3", r.code, r.stderr)
 		}
@@ -166,9 +190,9 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		key := wantKeys(t, c, bucket, 1, "after send")[0]
 
 		got := oneJSON(t, "receive --json", sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket,
-			"--out", filepath.Join(t.TempDir(), "body"), "--json", "--wait", "10").must(t, "receive").stdout)
-		handle, _ := got["receipt_handle"].(string)
-		if handle == "" || got["deleted"] != false || got["pointer"] != "s3://"+bucket+"/"+key {
+			"--out", filepath.Join(t.TempDir(), "body"), "--output=json", "--wait-time-seconds", "10").must(t, "receive").stdout)
+		handle, _ := got["ReceiptHandle"].(string)
+		if handle == "" || got["Deleted"] != false || got["Payload"] != "s3://"+bucket+"/"+key {
 			t.Fatalf("receive --json without --delete: %v", got)
 		}
 
@@ -194,13 +218,13 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		bucket := c.Bucket(t)
 		queueURL := c.Queue(t, false, nil)
 		sqsx.run(t, []byte("through S3"), nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--always-s3").must(t, "send")
-		got := oneJSON(t, "receive", sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--json", "--wait", "10").must(t, "receive").stdout)
-		if got["body"] != "through S3" {
-			t.Errorf("receive --json body %v", got["body"])
+		got := oneJSON(t, "receive", sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--output=json", "--wait-time-seconds", "10").must(t, "receive").stdout)
+		if got["Body"] != "through S3" {
+			t.Errorf("receive --json body %v", got["Body"])
 		}
-		d := oneJSON(t, "delete --json", sqsx.run(t, nil, nil, "delete", "--queue-url", queueURL, "--keep-payload", "--json",
-			"--receipt-handle", got["receipt_handle"].(string)).must(t, "delete").stdout)
-		if d["message_deleted"] != true || d["payload_deleted"] != false || !strings.HasPrefix(d["payload"].(string), "s3://"+bucket+"/") {
+		d := oneJSON(t, "delete --json", sqsx.run(t, nil, nil, "delete", "--queue-url", queueURL, "--keep-payload", "--output=json",
+			"--receipt-handle", got["ReceiptHandle"].(string)).must(t, "delete").stdout)
+		if d["MessageDeleted"] != true || d["PayloadDeleted"] != false || !strings.HasPrefix(d["Payload"].(string), "s3://"+bucket+"/") {
 			t.Errorf("delete --keep-payload --json: %v", d)
 		}
 		wantKeys(t, c, bucket, 1, "after delete --keep-payload")
@@ -222,7 +246,7 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		out := filepath.Join(t.TempDir(), "got")
 		var got result
 		for range 5 {
-			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait", "5")
+			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait-time-seconds", "5")
 			if got.code != 3 {
 				break
 			}
@@ -245,13 +269,13 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		c.Subscribe(t, topic, queueURL, true)
 		body := []byte("one subscriber, through S3 ✓")
 		pub := oneJSON(t, "publish --json", sqsx.run(t, body, nil, "publish", "--topic-arn", topic, "--bucket", bucket,
-			"--always-s3", "--deletable-by-consumers", "--json").must(t, "publish").stdout)
-		if pub["message_id"] == "" || pub["offloaded"] != true || pub["shared"] == true {
+			"--always-s3", "--deletable-by-consumers", "--output=json").must(t, "publish").stdout)
+		if pub["MessageId"] == "" || pub["Offloaded"] != true || pub["Shared"] == true {
 			t.Errorf("publish --json: %v", pub)
 		}
 		var got result
 		for range 5 {
-			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait", "5")
+			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait-time-seconds", "5")
 			if got.code != 3 {
 				break
 			}
@@ -266,31 +290,31 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		bucket, env := lifecycleBucket(t, c)
-		r := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--show")
+		r := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--show")
 		if r.code != 3 {
 			t.Fatalf("--show before install: exit %d, want 3; stderr %s", r.code, r.stderr)
 		}
 		contains(t, "stderr", r.stderr, "no expiration rule", "sqsx lifecycle --bucket "+bucket)
 
-		in := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--days", "3").must(t, "install")
+		in := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--days", "3").must(t, "install")
 		contains(t, "install stdout", in.stdout, "installed:", "sqsx-expire-payloads:sns/", "expire 3 days after")
-		again := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--days", "3").must(t, "install again")
+		again := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--days", "3").must(t, "install again")
 		contains(t, "second install", again.stdout, "already installed, unchanged")
-		upd := oneJSON(t, "update --json", sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--days", "7", "--json").must(t, "update").stdout)
-		if upd["action"] != "updated" || upd["expiration_days"] != float64(7) || upd["previous_expiration_days"] != float64(3) {
+		upd := oneJSON(t, "update --json", sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--days", "7", "--output=json").must(t, "update").stdout)
+		if upd["Action"] != "updated" || upd["ExpirationDays"] != float64(7) || upd["PreviousExpirationDays"] != float64(3) {
 			t.Errorf("update --json: %v", upd)
 		}
 
-		shown := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--show").must(t, "--show")
+		shown := sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--show").must(t, "--show")
 		contains(t, "--show stdout", shown.stdout, "sqsx-expire-payloads:sns/", "Enabled", "expire 7 days after", "aborted after 1 day")
-		js := oneJSON(t, "--show --json", sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--show", "--json").must(t, "--show --json").stdout)
-		if js["found"] != true || js["expiration_days"] != float64(7) || js["rule_id"] != "sqsx-expire-payloads:sns/" {
+		js := oneJSON(t, "--show --json", sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--show", "--output=json").must(t, "--show --json").stdout)
+		if js["Found"] != true || js["ExpirationDays"] != float64(7) || js["RuleId"] != "sqsx-expire-payloads:sns/" {
 			t.Errorf("--show --json: %v", js)
 		}
 
 		// The whole-bucket rule is another rule; both are kept.
 		sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket).must(t, "install for the whole bucket")
-		sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--prefix", "sns/", "--show").must(t, "--show after another rule")
+		sqsx.run(t, nil, env, "lifecycle", "--bucket", bucket, "--key-prefix", "sns/", "--show").must(t, "--show after another rule")
 	})
 
 	t.Run("LifecycleUnsupported", func(t *testing.T) {
@@ -308,7 +332,7 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		bucket := c.Bucket(t)
 		queueURL := c.Queue(t, false, nil)
 		topic := c.Topic(t, false)
-		r := sqsx.run(t, nil, nil, "doctor", "--bucket", bucket, "--queue-url", queueURL, "--prefix", "p/", "--threshold-from-queue")
+		r := sqsx.run(t, nil, nil, "doctor", "--bucket", bucket, "--queue-url", queueURL, "--key-prefix", "p/", "--threshold-from-queue")
 		if r.code != 0 {
 			t.Fatalf("doctor: exit %d, want 0\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
@@ -323,13 +347,13 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		// With lifecycle support and the rule installed,
 		// every check of a queue setup is OK but encryption.
 		lcBucket, env := lifecycleBucket(t, c)
-		sqsx.run(t, nil, env, "lifecycle", "--bucket", lcBucket, "--prefix", "p/").must(t, "lifecycle")
-		checks := jsonLines(t, "doctor --json", sqsx.run(t, nil, env, "doctor", "--bucket", lcBucket, "--prefix", "p/",
-			"--queue-url", queueURL, "--topic-arn", topic, "--json").must(t, "doctor --json").stdout)
+		sqsx.run(t, nil, env, "lifecycle", "--bucket", lcBucket, "--key-prefix", "p/").must(t, "lifecycle")
+		checks := jsonLines(t, "doctor --json", sqsx.run(t, nil, env, "doctor", "--bucket", lcBucket, "--key-prefix", "p/",
+			"--queue-url", queueURL, "--topic-arn", topic, "--output=json").must(t, "doctor --json").stdout)
 		seen := map[string]string{}
 		for _, ch := range checks {
-			seen[ch["check"].(string)] = ch["status"].(string)
-			if ch["status"] != "OK" && ch["hint"] == "" {
+			seen[ch["Check"].(string)] = ch["Status"].(string)
+			if ch["Status"] != "OK" && ch["Hint"] == "" {
 				t.Errorf("check %v has no hint", ch)
 			}
 		}
@@ -374,14 +398,14 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		queueURL := c.Queue(t, false, nil)
 		body := textBody(t, 100<<20)
 		want := sha256.Sum256(body)
-		sent := oneJSON(t, "send --json", sqsx.run(t, body, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--json").must(t, "send").stdout)
-		if sent["size"] != float64(100<<20) || sent["offloaded"] != true {
+		sent := oneJSON(t, "send --json", sqsx.run(t, body, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--output=json").must(t, "send").stdout)
+		if sent["Size"] != float64(100<<20) || sent["Offloaded"] != true {
 			t.Errorf("send --json: %v", sent)
 		}
 		body = nil
 		out := filepath.Join(t.TempDir(), "body.out")
 		start := time.Now()
-		sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait", "10").must(t, "receive")
+		sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait-time-seconds", "10").must(t, "receive")
 		t.Logf("received 100 MiB in %v", time.Since(start).Round(time.Millisecond))
 		f, err := os.Open(out)
 		if err != nil {
@@ -411,7 +435,7 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 		}
 		dir := t.TempDir()
 		for range 5 {
-			sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max", "10", "--out-dir", dir, "--delete", "--wait", "2", "--quiet")
+			sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max-number-of-messages", "10", "--out-dir", dir, "--delete", "--wait-time-seconds", "2", "--quiet")
 			if entries, _ := os.ReadDir(dir); len(entries) >= len(bodies) {
 				break
 			}
@@ -451,21 +475,21 @@ func integrationCommands(t *testing.T, c *testenv.Clients, sqsx cli) {
 			}
 		}
 		// As JSON: one object on stderr with the error and the hint.
-		r := sqsx.run(t, []byte("hello"), env, "send", "--queue-url", url, "--bucket", "b-1", "--json")
+		r := sqsx.run(t, []byte("hello"), env, "send", "--queue-url", url, "--bucket", "b-1", "--output=json")
 		e := oneJSON(t, "send --json stderr", r.stderr)
-		if r.code != 1 || len(r.stdout) != 0 || !strings.Contains(e["error"].(string), "could not reach SQS") ||
-			!strings.Contains(e["hint"].(string), "AWS_ENDPOINT_URL_SQS") {
+		if r.code != 1 || len(r.stdout) != 0 || !strings.Contains(e["Error"].(string), "could not reach SQS") ||
+			!strings.Contains(e["Hint"].(string), "AWS_ENDPOINT_URL_SQS") {
 			t.Errorf("send --json to an unreachable SQS: exit %d, stdout %q, stderr %v", r.code, r.stdout, e)
 		}
 	})
 
 	t.Run("BadArgumentsBinary", func(t *testing.T) {
 		t.Parallel()
-		r := sqsx.run(t, nil, nil, "peek", "--queue", "q", "--max", "11")
+		r := sqsx.run(t, nil, nil, "peek", "--queue", "q", "--max-number-of-messages", "11")
 		if r.code != 2 {
 			t.Errorf("exit %d, want 2", r.code)
 		}
-		contains(t, "stderr", r.stderr, "--max 11 is outside 1..10", "Run 'sqsx peek -h' for usage.")
+		contains(t, "stderr", r.stderr, "--max-number-of-messages 11 is outside 1..10", "Run 'sqsx peek -h' for usage.")
 		r = sqsx.run(t, nil, nil, "doctor", "--bucket")
 		if r.code != 2 {
 			t.Errorf("doctor --bucket without a value: exit %d, want 2", r.code)

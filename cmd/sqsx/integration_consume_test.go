@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sqsx/sqsx/internal/testenv"
 )
@@ -136,7 +137,7 @@ func integrationConsume(t *testing.T, c *testenv.Clients, sqsx cli) {
 		out := t.TempDir()
 		script := `sha256sum > "$OUT/$SQSX_MESSAGE_ID.sum" && env > "$OUT/$SQSX_MESSAGE_ID.env"`
 		r := sqsx.run(t, nil, []string{"OUT=" + out, "SQSX_GROUP_ID=from-the-parent"}, "consume", "--queue-url", queueURL, "--bucket", bucket,
-			"--max-messages", "4", "--concurrency", "3", "--wait", "1", "--", "sh", "-c", script).must(t, "consume")
+			"--max-messages", "4", "--concurrency", "3", "--wait-time-seconds", "1", "--", "sh", "-c", script).must(t, "consume")
 		contains(t, "consume stderr", r.stderr, "ran the command for 4 messages (4 exited 0, 0 failed); 4 acknowledged, 0 to be retried")
 
 		for id, body := range bodies {
@@ -192,15 +193,13 @@ func integrationConsume(t *testing.T, c *testenv.Clients, sqsx cli) {
 				t.Fatalf("SQSX_ATTRIBUTES=%s: %v", env["SQSX_ATTRIBUTES"], err)
 			}
 			wantAttrs := map[string]attrJSON{
-				"color": {"String", "blue"}, "trace-id": {"String", "abc-123"}, "blob": {"Binary", "aGk="}, "n": {"Number.int", "42"},
+				"color":    {DataType: "String", StringValue: aws.String("blue")},
+				"trace-id": {DataType: "String", StringValue: aws.String("abc-123")},
+				"blob":     {DataType: "Binary", BinaryValue: []byte("hi")},
+				"n":        {DataType: "Number.int", StringValue: aws.String("42")},
 			}
-			if len(attrs) != len(wantAttrs) {
-				t.Errorf("SQSX_ATTRIBUTES=%s, want %v", env["SQSX_ATTRIBUTES"], wantAttrs)
-			}
-			for k, v := range wantAttrs {
-				if attrs[k] != v {
-					t.Errorf("SQSX_ATTRIBUTES[%s] = %v, want %v", k, attrs[k], v)
-				}
+			if diff := cmp.Diff(wantAttrs, attrs); diff != "" {
+				t.Errorf("SQSX_ATTRIBUTES=%s (-want +got):\n%s", env["SQSX_ATTRIBUTES"], diff)
 			}
 		}
 		if v, f := queueCounts(t, c, queueURL); v != "0" || f != "0" {
@@ -223,22 +222,22 @@ func integrationConsume(t *testing.T, c *testenv.Clients, sqsx cli) {
 
 		out := t.TempDir()
 		script := `body=$(cat); echo "$SQSX_MESSAGE_ID" >> "$OUT/ran"; [ "$body" != bad ] || { echo "cannot take $body" >&2; exit 3; }`
-		r := sqsx.run(t, nil, []string{"OUT=" + out}, "consume", "--queue-url", queueURL, "--bucket", bucket, "--json", "--tag",
-			"--max-messages", "3", "--backoff", "6s", "--wait", "1", "--", "sh", "-c", script).must(t, "consume")
+		r := sqsx.run(t, nil, []string{"OUT=" + out}, "consume", "--queue-url", queueURL, "--bucket", bucket, "--output=json", "--tag",
+			"--max-messages", "3", "--backoff", "6s", "--wait-time-seconds", "1", "--", "sh", "-c", script).must(t, "consume")
 		ended := time.Now()
 		// With --json the command's output goes to standard error; --tag
 		// names the message on each line.
 		contains(t, "consume stderr", r.stderr, bad+"\tcannot take bad\n")
 		outcomes := map[string]map[string]any{}
 		for _, o := range jsonLines(t, "consume stdout", r.stdout) {
-			outcomes[o["message_id"].(string)] = o
+			outcomes[o["MessageId"].(string)] = o
 		}
 		for _, id := range []string{good1, good2} {
-			if o := outcomes[id]; o["outcome"] != "acknowledged" || o["exit_code"] != 0.0 || o["receive_count"] != 1.0 {
+			if o := outcomes[id]; o["Outcome"] != "acknowledged" || o["ExitCode"] != 0.0 || o["ReceiveCount"] != 1.0 {
 				t.Errorf("message %s: %v, want acknowledged, exit code 0", id, o)
 			}
 		}
-		if o := outcomes[bad]; o["outcome"] != "retry" || o["exit_code"] != 3.0 || o["retry_after_seconds"] != 6.0 || o["error"] != "command exit status 3" {
+		if o := outcomes[bad]; o["Outcome"] != "retry" || o["ExitCode"] != 3.0 || o["RetryAfterSeconds"] != 6.0 || o["Error"] != "command exit status 3" {
 			t.Errorf("failed message %s: %v, want retry after 6 s, exit code 3", bad, o)
 		}
 		if len(outcomes) != 3 {
@@ -281,7 +280,7 @@ func integrationConsume(t *testing.T, c *testenv.Clients, sqsx cli) {
 		}
 		out := t.TempDir()
 		script := `echo "$SQSX_MESSAGE_ID" >> "$OUT/started"; sleep 2; cat > "$OUT/$SQSX_MESSAGE_ID"; echo "$SQSX_MESSAGE_ID" >> "$OUT/finished"`
-		args := []string{"consume", "--queue-url", queueURL, "--bucket", bucket, "--wait", "1", "--", "sh", "-c", script}
+		args := []string{"consume", "--queue-url", queueURL, "--bucket", bucket, "--wait-time-seconds", "1", "--", "sh", "-c", script}
 		env := []string{"OUT=" + out}
 		b := sqsx.start(t, env, args...)
 		waitFile(t, filepath.Join(out, "started"), 1, 30*time.Second)
@@ -328,7 +327,7 @@ func integrationConsume(t *testing.T, c *testenv.Clients, sqsx cli) {
 		id := send(t, queueURL, bucket, []byte("slow"))
 		out := t.TempDir()
 		script := `sleep 60 & echo $! > "$OUT/sleep.pid"; wait`
-		b := sqsx.start(t, []string{"OUT=" + out}, "consume", "--queue-url", queueURL, "--bucket", bucket, "--wait", "1",
+		b := sqsx.start(t, []string{"OUT=" + out}, "consume", "--queue-url", queueURL, "--bucket", bucket, "--wait-time-seconds", "1",
 			"--backoff", "1s", "--", "sh", "-c", script)
 		pid, err := strconv.Atoi(waitFile(t, filepath.Join(out, "sleep.pid"), 1, 30*time.Second)[0])
 		if err != nil {

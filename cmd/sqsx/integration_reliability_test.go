@@ -34,7 +34,7 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		if _, err := c.S3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
 			t.Fatal(err)
 		}
-		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--wait", "10")
+		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--wait-time-seconds", "10")
 		if r.code != 1 {
 			t.Fatalf("exit %d, want 1; stderr %s", r.code, r.stderr)
 		}
@@ -101,8 +101,8 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 			}
 
 			dir := t.TempDir()
-			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max", "3", "--out-dir", dir,
-				"--delete", "--visibility-timeout", "300", "--wait", "10")
+			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max-number-of-messages", "3", "--out-dir", dir,
+				"--delete", "--visibility-timeout", "300", "--wait-time-seconds", "10")
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1; stderr %s", r.code, r.stderr)
 			}
@@ -155,7 +155,7 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 	}
 
 	// The same with --json and without --delete, and for peek --body: the
-	// bad message is the object with "error", "hint" and "code".
+	// bad message is the object with Error, Hint and ErrorCode.
 	t.Run("OneBadMessageAmongThree/JSON", func(t *testing.T) {
 		t.Parallel()
 		bucket := c.Bucket(t)
@@ -188,29 +188,29 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 				t.Fatalf("%s: %d objects, want 3:\n%s", what, len(got), r.stdout)
 			}
 			for _, m := range got {
-				id := m["message_id"].(string)
+				id := m["MessageId"].(string)
 				if id != bad {
-					if m["body"] != bodies[id] || m["error"] != nil || m["code"] != nil {
+					if m["Body"] != bodies[id] || m["Error"] != nil || m["ErrorCode"] != nil {
 						t.Errorf("%s: message %s: %v, want its body %q", what, id, m, bodies[id])
 					}
 					continue
 				}
-				hint, _ := m["hint"].(string)
-				if m["body"] != nil || m["code"] != "PayloadNotFound" || m["deleted"] != nil ||
-					!strings.Contains(m["error"].(string), "s3://"+bucket+"/"+badKey+" does not exist") || !strings.Contains(hint, wantHint) {
+				hint, _ := m["Hint"].(string)
+				if m["Body"] != nil || m["ErrorCode"] != "PayloadNotFound" || m["Deleted"] != nil ||
+					!strings.Contains(m["Error"].(string), "s3://"+bucket+"/"+badKey+" does not exist") || !strings.Contains(hint, wantHint) {
 					t.Errorf("%s: the bad message: %v; want code PayloadNotFound and a hint with %q", what, m, wantHint)
 				}
 			}
 		}
 		// peek first: it leaves the messages visible.
-		check("peek --body --json", sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--bucket", bucket, "--body", "--json",
-			"--max", "3", "--wait", "10"), "'sqsx receive' on the queue prints the command that deletes it")
-		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--json", "--max", "3",
-			"--visibility-timeout", "300", "--wait", "10")
+		check("peek --body --json", sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--bucket", bucket, "--body", "--output=json",
+			"--max-number-of-messages", "3", "--wait-time-seconds", "10"), "'sqsx receive' on the queue prints the command that deletes it")
+		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--output=json", "--max-number-of-messages", "3",
+			"--visibility-timeout", "300", "--wait-time-seconds", "10")
 		var badHandle string
 		for _, m := range jsonLines(t, "receive --json", r.stdout) {
-			if m["message_id"] == bad {
-				badHandle, _ = m["receipt_handle"].(string)
+			if m["MessageId"] == bad {
+				badHandle, _ = m["ReceiptHandle"].(string)
 			}
 		}
 		check("receive --json", r, "sqsx delete --queue-url "+queueURL+" --receipt-handle "+shellQuote(badHandle))
@@ -236,11 +236,11 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		}
 		seen := map[string]map[string]any{}
 		for range 6 {
-			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max", "10", "--json", "--delete",
-				"--max-payload-size", "1MiB", "--visibility-timeout", "60", "--wait", "2")
+			r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--max-number-of-messages", "10", "--output=json", "--delete",
+				"--max-payload-size", "1MiB", "--visibility-timeout", "60", "--wait-time-seconds", "2")
 			for _, m := range jsonLines(t, "receive --json", r.stdout) {
-				seen[m["message_id"].(string)] = m
-				if m["message_id"] == big && r.code != 1 {
+				seen[m["MessageId"].(string)] = m
+				if m["MessageId"] == big && r.code != 1 {
 					t.Errorf("receive with the oversize message: exit %d, want 1", r.code)
 				}
 			}
@@ -253,16 +253,16 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		}
 		for id, m := range seen {
 			if id == big {
-				if _, ok := m["body"]; ok || m["deleted"] != nil || !strings.Contains(m["error"].(string), "over the 1MiB of --max-payload-size") ||
-					!strings.Contains(m["hint"].(string), "--max-payload-size 3MiB") || !strings.Contains(m["hint"].(string), "--out-dir") ||
-					strings.Count(m["hint"].(string), "--max-payload-size") != 1 ||
-					m["receipt_handle"] == "" {
+				if _, ok := m["Body"]; ok || m["Deleted"] != nil || !strings.Contains(m["Error"].(string), "over the 1MiB of --max-payload-size") ||
+					!strings.Contains(m["Hint"].(string), "--max-payload-size 3MiB") || !strings.Contains(m["Hint"].(string), "--out-dir") ||
+					strings.Count(m["Hint"].(string), "--max-payload-size") != 1 ||
+					m["ReceiptHandle"] == "" {
 					t.Errorf("oversize message: %v", m)
 				}
 				continue
 			}
-			if m["body"] != string(bodies[id]) || m["deleted"] != true {
-				t.Errorf("message %s: body of %d bytes, deleted %v", id, len(m["body"].(string)), m["deleted"])
+			if m["Body"] != string(bodies[id]) || m["Deleted"] != true {
+				t.Errorf("message %s: body of %d bytes, deleted %v", id, len(m["Body"].(string)), m["Deleted"])
 			}
 		}
 		wantKeys(t, c, bucket, 1, "after the receives: the oversize payload stays")
@@ -290,9 +290,9 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 			}}); err != nil {
 			t.Fatal(err)
 		}
-		r, rss := sqsx.runPeakRSS(t, "receive", "--queue-url", queueURL, "--bucket", bucket, "--json", "--visibility-timeout", "1", "--wait", "10")
+		r, rss := sqsx.runPeakRSS(t, "receive", "--queue-url", queueURL, "--bucket", bucket, "--output=json", "--visibility-timeout", "1", "--wait-time-seconds", "10")
 		m := oneJSON(t, "receive --json", r.stdout)
-		if r.code != 1 || m["body"] != nil || !strings.Contains(m["error"].(string), strconv.Itoa(size)+" bytes, over the 64MiB") {
+		if r.code != 1 || m["Body"] != nil || !strings.Contains(m["Error"].(string), strconv.Itoa(size)+" bytes, over the 64MiB") {
 			t.Fatalf("receive --json of an %d-byte payload: exit %d, %v", size, r.code, m)
 		}
 		t.Logf("receive --json refusing %d bytes: peak RSS %d KiB", size, rss)
@@ -304,7 +304,7 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		out := filepath.Join(t.TempDir(), "body")
 		var got result
 		for range 5 {
-			got, rss = sqsx.runPeakRSS(t, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait", "5")
+			got, rss = sqsx.runPeakRSS(t, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait-time-seconds", "5")
 			if got.code != 3 {
 				break
 			}
@@ -328,7 +328,7 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		var peeked []map[string]any
 		var r result
 		for range 5 {
-			r = sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--bucket", bucket, "--body", "--json", "--max-payload-size", "1MiB", "--wait", "2")
+			r = sqsx.run(t, nil, nil, "peek", "--queue-url", queueURL, "--bucket", bucket, "--body", "--output=json", "--max-payload-size", "1MiB", "--wait-time-seconds", "2")
 			if peeked = jsonLines(t, "peek --json", r.stdout); len(peeked) == 2 {
 				break
 			}
@@ -337,11 +337,11 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 			t.Fatalf("peek: exit %d, %d messages, want 1 and 2", r.code, len(peeked))
 		}
 		for _, m := range peeked {
-			if m["offloaded"] == true {
-				if m["body"] != nil || !strings.Contains(m["hint"].(string), "--max-payload-size 2MiB") {
+			if m["Offloaded"] == true {
+				if m["Body"] != nil || !strings.Contains(m["Hint"].(string), "--max-payload-size 2MiB") {
 					t.Errorf("oversize message: %v", m)
 				}
-			} else if m["body"] != "small ✓" {
+			} else if m["Body"] != "small ✓" {
 				t.Errorf("small message: %v", m)
 			}
 		}
@@ -372,12 +372,12 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		for _, at := range []int{0, 1 << 20, 2<<20 - 1} {
 			b := bytes.Repeat([]byte("text "), 2<<20/5+1)[:2<<20]
 			b[at] = 0xff
-			res := oneJSON(t, "send --json", sqsx.run(t, b, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--json").must(t, "send").stdout)
-			if res["offloaded"] != true || !strings.Contains(res["warning"].(string), "first invalid byte at offset "+strconv.Itoa(at)+")") {
+			res := oneJSON(t, "send --json", sqsx.run(t, b, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--output=json").must(t, "send").stdout)
+			if res["Offloaded"] != true || !strings.Contains(res["Warning"].(string), "first invalid byte at offset "+strconv.Itoa(at)+")") {
 				t.Errorf("bad byte at %d: %v", at, res)
 			}
 			out := filepath.Join(t.TempDir(), "got")
-			sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait", "10").must(t, "receive")
+			sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--out", out, "--delete", "--wait-time-seconds", "10").must(t, "receive")
 			if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, b) {
 				t.Errorf("bad byte at %d: received %d bytes (%v), not the %d sent", at, len(got), err, len(b))
 			}
@@ -387,7 +387,7 @@ func integrationReliability(t *testing.T, c *testenv.Clients, sqsx cli) {
 		bin := []byte{0, 1, 2, 0xff, 0xfe, '\n'}
 		sent := sqsx.run(t, bin, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--always-s3").must(t, "send --always-s3")
 		contains(t, "stderr", sent.stderr, "warning: the body is not valid UTF-8 (first invalid byte at offset 3)")
-		got := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait", "10").must(t, "receive")
+		got := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait-time-seconds", "10").must(t, "receive")
 		if !bytes.Equal(got.stdout, bin) {
 			t.Errorf("received %q, want %q", got.stdout, bin)
 		}

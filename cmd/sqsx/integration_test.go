@@ -149,6 +149,7 @@ func TestIntegration(t *testing.T) {
 	integrationCommands(t, c, sqsx)
 	integrationReliability(t, c, sqsx)
 	integrationConsume(t, c, sqsx)
+	integrationOps(t, c, sqsx)
 
 	t.Run("LargeBodyRoundTrip", func(t *testing.T) {
 		t.Parallel()
@@ -167,7 +168,7 @@ func TestIntegration(t *testing.T) {
 
 		out := filepath.Join(t.TempDir(), "body.out")
 		got := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket,
-			"--out", out, "--delete", "--wait", "10").must(t, "receive")
+			"--out", out, "--delete", "--wait-time-seconds", "10").must(t, "receive")
 		if len(got.stdout) != 0 {
 			t.Errorf("receive --out wrote %d bytes to stdout", len(got.stdout))
 		}
@@ -199,7 +200,7 @@ func TestIntegration(t *testing.T) {
 		contains(t, "send stderr", sent.stderr, "1024 bytes", "body sent in SQS")
 		wantKeys(t, c, bucket, 0, "after sending 1 KiB")
 
-		got := sqsx.run(t, nil, nil, "receive", "--queue", name, "--bucket", bucket, "--delete", "--wait", "10").must(t, "receive")
+		got := sqsx.run(t, nil, nil, "receive", "--queue", name, "--bucket", bucket, "--delete", "--wait-time-seconds", "10").must(t, "receive")
 		if !bytes.Equal(got.stdout, body) {
 			t.Errorf("receive wrote %q to stdout, want the body exactly (%d bytes, no newline added)", got.stdout, len(body))
 		}
@@ -213,7 +214,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("EmptyQueueExits3", func(t *testing.T) {
 		t.Parallel()
 		queueURL := c.Queue(t, false, nil)
-		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--wait", "1")
+		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--wait-time-seconds", "1")
 		if r.code != 3 {
 			t.Fatalf("exit code %d, want 3; stderr: %s", r.code, r.stderr)
 		}
@@ -229,8 +230,8 @@ func TestIntegration(t *testing.T) {
 		const url = "http://127.0.0.1:1/000000000000/q"
 		for _, args := range [][]string{
 			{"send", "--queue-url", url, "--bucket", "b-1"},
-			{"receive", "--queue-url", url, "--wait", "1"},
-			{"receive", "--queue", "q", "--wait", "1"},
+			{"receive", "--queue-url", url, "--wait-time-seconds", "1"},
+			{"receive", "--queue", "q", "--wait-time-seconds", "1"},
 		} {
 			r := sqsx.run(t, []byte("hello"), env, args...)
 			if r.code != 1 {
@@ -252,7 +253,7 @@ func TestIntegration(t *testing.T) {
 
 		out := filepath.Join(t.TempDir(), "body.out")
 		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", "some-other-bucket",
-			"--out", out, "--delete", "--visibility-timeout", "1", "--wait", "10")
+			"--out", out, "--delete", "--visibility-timeout", "1", "--wait-time-seconds", "10")
 		if r.code != 1 {
 			t.Fatalf("receive from a disallowed bucket: exit code %d, want 1; stderr: %s", r.code, r.stderr)
 		}
@@ -267,7 +268,7 @@ func TestIntegration(t *testing.T) {
 		var got result
 		for range 5 {
 			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", "some-other-bucket",
-				"--allowed-bucket", bucket, "--out", out, "--delete", "--wait", "5")
+				"--allowed-bucket", bucket, "--out", out, "--delete", "--wait-time-seconds", "5")
 			if got.code != 3 {
 				break
 			}
@@ -289,7 +290,7 @@ func TestIntegration(t *testing.T) {
 		if _, err := c.S3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
 			t.Fatal(err)
 		}
-		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait", "10")
+		r := sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait-time-seconds", "10")
 		if r.code != 1 {
 			t.Fatalf("exit code %d, want 1; stderr: %s", r.code, r.stderr)
 		}
@@ -305,7 +306,7 @@ func TestIntegration(t *testing.T) {
 		queueURL := c.Queue(t, true, nil)
 		body := []byte("small, but through S3 ✓")
 		sent := sqsx.run(t, body, nil, "send", "--queue-url", queueURL, "--bucket", bucket, "--always-s3",
-			"--group-id", "g1", "--dedup-id", "d1", "--legacy-attribute", "--key-prefix", "cli/").must(t, "send")
+			"--message-group-id", "g1", "--message-deduplication-id", "d1", "--legacy-attribute", "--key-prefix", "cli/").must(t, "send")
 		contains(t, "send stderr", sent.stderr, "stored in S3 bucket "+bucket+" (--always-s3)", "sequence number")
 		key := wantKeys(t, c, bucket, 1, "after send")[0]
 		if !strings.HasPrefix(key, "cli/") {
@@ -328,7 +329,7 @@ func TestIntegration(t *testing.T) {
 
 		var got result
 		for range 5 {
-			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait", "5")
+			got = sqsx.run(t, nil, nil, "receive", "--queue-url", queueURL, "--bucket", bucket, "--delete", "--wait-time-seconds", "5")
 			if got.code != 3 {
 				break
 			}

@@ -18,6 +18,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/spf13/cobra"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
@@ -31,8 +32,21 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errOut.String()
 }
 
-// quietUI returns a ui that discards its output.
-func quietUI() *ui { return &ui{cmd: "test", stdout: io.Discard, stderr: io.Discard} }
+// parseCommand parses args as sqsx does for the command that newCmd
+// returns, and checks them.
+func parseCommand(newCmd func() (*cobra.Command, subcommand), args []string) (subcommand, *commonFlags, error) {
+	var common commonFlags
+	c, s := newCmd()
+	common.register(c.PersistentFlags())
+	c.SetGlobalNormalizationFunc(normalizeFlag)
+	if err := c.ParseFlags(args); err != nil {
+		return nil, nil, err
+	}
+	if err := common.resolve(io.Discard); err != nil {
+		return nil, nil, err
+	}
+	return s, &common, s.check(c.Flags(), c.Flags().Args())
+}
 
 // writeString returns a write function for writeFileAtomic that writes s.
 func writeString(s string) func(io.Writer) error {
@@ -55,13 +69,13 @@ func TestRunUsage(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantCode: 0, wantOut: []string{"Commands:", "send ", "receive ", "Exit status"}},
 		{name: "-h", args: []string{"-h"}, wantCode: 0, wantOut: []string{"Commands:"}},
 		{name: "--help", args: []string{"--help"}, wantCode: 0, wantOut: []string{"Commands:"}},
-		{name: "help send", args: []string{"help", "send"}, wantCode: 0, wantOut: []string{"Usage: sqsx send", "--queue-url URL", "--attr NAME=Type:value", "--threshold N"}},
-		{name: "help receive", args: []string{"help", "receive"}, wantCode: 0, wantOut: []string{"Usage: sqsx receive", "--allowed-bucket BUCKET", "--wait SECONDS"}},
+		{name: "help send", args: []string{"help", "send"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx send", "--queue-url URL", "--attr NAME=Type:value", "--threshold N"}},
+		{name: "help receive", args: []string{"help", "receive"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx receive", "--allowed-bucket BUCKET", "--wait-time-seconds SECONDS"}},
 		{name: "help unknown", args: []string{"help", "frob"}, wantCode: 2, wantErr: []string{`unknown command "frob"`}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2, wantErr: []string{`unknown command "frobnicate"`, "sqsx help"}},
-		{name: "flag before command", args: []string{"--queue-url", url}, wantCode: 2, wantErr: []string{"flags go after it"}},
-		{name: "send -h", args: []string{"send", "-h"}, wantCode: 0, wantOut: []string{"Usage: sqsx send", "--always-s3", "--legacy-attribute", "--key-prefix PREFIX", "(default 262144)"}},
-		{name: "receive --help", args: []string{"receive", "--help"}, wantCode: 0, wantOut: []string{"Usage: sqsx receive", "--delete", "--out FILE", "--visibility-timeout SECONDS"}},
+		{name: "command flag before command", args: []string{"--queue-url", url}, wantCode: 2, wantErr: []string{"unknown flag: --queue-url", "sqsx help"}},
+		{name: "send -h", args: []string{"send", "-h"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx send", "--always-s3", "--legacy-attribute", "--key-prefix PREFIX", "(default 262144)"}},
+		{name: "receive --help", args: []string{"receive", "--help"}, wantCode: 0, wantOut: []string{"Usage:\n  sqsx receive", "--delete", "--out FILE", "--visibility-timeout SECONDS"}},
 
 		{name: "send without queue", args: []string{"send", "--bucket", "b-1"}, wantCode: 2,
 			wantErr: []string{"sqsx send: --queue-url or --queue is required", "sqsx send -h"}},
@@ -69,7 +83,7 @@ func TestRunUsage(t *testing.T) {
 			wantErr: []string{"either --queue-url or --queue, not both"}},
 		{name: "send without bucket", args: []string{"send", "--queue-url", url}, wantCode: 2, wantErr: []string{"--bucket is required"}},
 		{name: "send unknown flag", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--nope"}, wantCode: 2,
-			wantErr: []string{"flag provided but not defined: -nope", "sqsx send -h"}},
+			wantErr: []string{"unknown flag: --nope", "sqsx send -h"}},
 		{name: "send positional argument", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "body.txt"}, wantCode: 2,
 			wantErr: []string{`unexpected argument "body.txt"`, "--file body.txt"}},
 		{name: "send threshold zero", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--threshold", "0"}, wantCode: 2,
@@ -77,19 +91,19 @@ func TestRunUsage(t *testing.T) {
 		{name: "send threshold too large", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--threshold", "1048577"}, wantCode: 2,
 			wantErr: []string{"--threshold 1048577 is outside"}},
 		{name: "send threshold not a number", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--threshold", "lots"}, wantCode: 2,
-			wantErr: []string{`invalid value "lots" for flag -threshold`}},
+			wantErr: []string{`invalid argument "lots" for "--threshold" flag`}},
 		{name: "send FIFO without group", args: []string{"send", "--queue-url", url + ".fifo", "--bucket", "b-1"}, wantCode: 2,
-			wantErr: []string{"FIFO queue", "--group-id"}},
+			wantErr: []string{"FIFO queue", "--message-group-id"}},
 		{name: "send FIFO by name without group", args: []string{"send", "--queue", "jobs.fifo", "--bucket", "b-1"}, wantCode: 2,
-			wantErr: []string{"--group-id"}},
+			wantErr: []string{"--message-group-id"}},
 		{name: "send invalid bucket", args: []string{"send", "--queue-url", url, "--bucket", "Bad_Bucket"}, wantCode: 2,
 			wantErr: []string{"--bucket:", "Bad_Bucket"}},
 		{name: "send invalid key prefix", args: []string{"send", "--queue-url", url, "--bucket", "b-1", "--key-prefix", "../up"}, wantCode: 2,
 			wantErr: []string{"--key-prefix:", "../up"}},
 
 		{name: "receive without queue", args: []string{"receive"}, wantCode: 2, wantErr: []string{"sqsx receive: --queue-url or --queue is required", "sqsx receive -h"}},
-		{name: "receive wait too long", args: []string{"receive", "--queue-url", url, "--wait", "21"}, wantCode: 2, wantErr: []string{"--wait 21 is outside 0..20"}},
-		{name: "receive negative wait", args: []string{"receive", "--queue-url", url, "--wait", "-1"}, wantCode: 2, wantErr: []string{"--wait -1 is outside 0..20"}},
+		{name: "receive wait too long", args: []string{"receive", "--queue-url", url, "--wait-time-seconds", "21"}, wantCode: 2, wantErr: []string{"--wait-time-seconds 21 is outside 0..20"}},
+		{name: "receive negative wait", args: []string{"receive", "--queue-url", url, "--wait-time-seconds", "-1"}, wantCode: 2, wantErr: []string{"--wait-time-seconds -1 is outside 0..20"}},
 		{name: "receive visibility zero", args: []string{"receive", "--queue-url", url, "--visibility-timeout", "0"}, wantCode: 2,
 			wantErr: []string{"--visibility-timeout 0 is outside 1..43200"}},
 		{name: "receive visibility too long", args: []string{"receive", "--queue-url", url, "--visibility-timeout", "43201"}, wantCode: 2,
@@ -188,7 +202,7 @@ func TestAttrFlagInvalid(t *testing.T) {
 			if code != 2 {
 				t.Errorf("exit code %d, want 2; stderr: %s", code, stderr)
 			}
-			if !strings.Contains(stderr, "invalid value") || !strings.Contains(stderr, "-attr") || !strings.Contains(stderr, tt.want) {
+			if !strings.Contains(stderr, "invalid argument") || !strings.Contains(stderr, `"--attr" flag`) || !strings.Contains(stderr, tt.want) {
 				t.Errorf("stderr does not name the flag and say %q:\n%s", tt.want, stderr)
 			}
 		})
@@ -267,37 +281,48 @@ func TestReceiveOutChecked(t *testing.T) {
 	}
 }
 
-func TestReadBodyInterrupted(t *testing.T) {
+func TestReadAllInterrupted(t *testing.T) {
 	r, w := io.Pipe() // never written: the read blocks
 	defer w.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := readBody(ctx, "", r, quietUI(), 10)
+	_, err := readAll(ctx, r, -1, "standard input")
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("readBody = %v, want context.Canceled", err)
+		t.Fatalf("readAll = %v, want context.Canceled", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("readBody took %v to notice the cancellation", d)
+		t.Errorf("readAll took %v to notice the cancellation", d)
 	}
 	if got, hint := describe(err); got != "interrupted" || hint == "" {
 		t.Errorf("describe = %q, %q; want %q and a hint", got, hint, "interrupted")
 	}
 }
 
-func TestReadBodyFromStdinAndFile(t *testing.T) {
+func TestOpenBodyFromStdinAndFile(t *testing.T) {
 	body := "line 1\nliné 2 ✓\n"
-	got, err := readBody(context.Background(), "-", strings.NewReader(body), quietUI(), 10)
-	if err != nil || string(got) != body {
-		t.Errorf("from stdin: %q, %v", got, err)
+	read := func(file string, stdin io.Reader) (string, int64) {
+		t.Helper()
+		r, size, err := openBody(file, stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), size
+	}
+	if got, size := read("-", strings.NewReader(body)); got != body || size != -1 {
+		t.Errorf("from stdin: %q, size %d", got, size)
 	}
 	file := filepath.Join(t.TempDir(), "body")
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err = readBody(context.Background(), file, strings.NewReader("not this"), quietUI(), 10)
-	if err != nil || string(got) != body {
-		t.Errorf("from file: %q, %v", got, err)
+	if got, size := read(file, strings.NewReader("not this")); got != body || size != int64(len(body)) {
+		t.Errorf("from file: %q, size %d", got, size)
 	}
 }
 

@@ -14,71 +14,95 @@ import (
 	"github.com/sqsx/sqsx/payload"
 )
 
-// messageJSON is one message as receive and peek print it with --json.
+// messageJSON is one message as receive and peek print it with --output
+// json: the fields of SQS's Message under the names aws-cli prints
+// (MessageId, ReceiptHandle, Body, Attributes, MessageAttributes), so jq
+// scripts written for 'aws sqs receive-message' read it too, followed by
+// what sqsx adds.
 type messageJSON struct {
-	MessageID string `json:"message_id"`
+	MessageID     string `json:"MessageId"`
+	ReceiptHandle string `json:",omitempty"`
+	// Body is the body, the payload's for an offloaded message; absent when
+	// it was written elsewhere (Out) or could not be read (Error).
+	Body *string `json:",omitempty"`
+	// Attributes are the message's system attributes, as SQS returns them
+	// (SentTimestamp, ApproximateReceiveCount, MessageGroupId...).
+	Attributes map[string]string `json:",omitempty"`
+	// MessageAttributes leaves out the reserved attribute of offloaded
+	// messages.
+	MessageAttributes map[string]attrJSON `json:",omitempty"`
 	// Size is the size of the body in bytes: of the payload, for an
 	// offloaded message.
-	Size int64 `json:"size"`
-	// Offloaded: the body is stored in S3, at Pointer.
-	Offloaded bool   `json:"offloaded"`
-	Pointer   string `json:"pointer,omitempty"`
+	Size int64
+	// Offloaded: the body is stored in S3, at Payload (s3://BUCKET/KEY).
+	Offloaded bool
+	Payload   string `json:",omitempty"`
 	// SNSEnvelope: the message came from SNS without raw delivery.
-	SNSEnvelope   bool                `json:"sns_envelope,omitempty"`
-	ReceiptHandle string              `json:"receipt_handle,omitempty"`
-	GroupID       string              `json:"group_id,omitempty"`
-	ReceiveCount  int                 `json:"receive_count,omitempty"`
-	SentAt        string              `json:"sent_at,omitempty"`
-	Attributes    map[string]attrJSON `json:"attributes,omitempty"`
-	Out           string              `json:"out,omitempty"`
-	Body          *string             `json:"body,omitempty"`
-	Deleted       *bool               `json:"deleted,omitempty"`
-	Warning       string              `json:"warning,omitempty"`
+	SNSEnvelope bool   `json:",omitempty"`
+	Out         string `json:",omitempty"`
+	Deleted     *bool  `json:",omitempty"`
+	Warning     string `json:",omitempty"`
 	// Error and Hint: the message could not be received (or, for peek,
 	// its body could not be read); it has no body.
-	Error string `json:"error,omitempty"`
-	Hint  string `json:"hint,omitempty"`
-	// Code says why the body could not be read from S3, when it could
+	Error string `json:",omitempty"`
+	Hint  string `json:",omitempty"`
+	// ErrorCode says why the body could not be read from S3, when it could
 	// not, as sqsx.UnresolvedMessage.Code: PayloadNotFound,
 	// PayloadBucketNotAllowed, InvalidPayloadPointer, PayloadTooLarge, ...
-	Code  string `json:"code,omitempty"`
-	attrs map[string]types.MessageAttributeValue
+	ErrorCode string `json:",omitempty"`
+
+	// For the text output.
+	groupID      string
+	receiveCount int
+	sentAt       string
+	attrs        map[string]types.MessageAttributeValue
 }
 
-// attrJSON is a message attribute as --json prints it; a Binary value is
-// base64.
+// attrJSON is a message attribute as aws-cli prints it: a Binary value
+// is base64.
 type attrJSON struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
+	DataType    string
+	StringValue *string `json:",omitempty"`
+	BinaryValue []byte  `json:",omitempty"`
+}
+
+// newAttrJSON returns v as aws-cli prints it.
+func newAttrJSON(v types.MessageAttributeValue) attrJSON {
+	return attrJSON{DataType: aws.ToString(v.DataType), StringValue: v.StringValue, BinaryValue: v.BinaryValue}
+}
+
+// attrText returns an attribute's value as text: a Binary value in base64.
+func attrText(v types.MessageAttributeValue) string {
+	if v.BinaryValue != nil {
+		return base64.StdEncoding.EncodeToString(v.BinaryValue)
+	}
+	return aws.ToString(v.StringValue)
 }
 
 // newMessageJSON returns the description of m, whose body is size bytes,
 // without its body and leaving out the reserved attributes.
 func newMessageJSON(m types.Message, size int64) *messageJSON {
 	j := &messageJSON{
-		MessageID: aws.ToString(m.MessageId),
-		Size:      size,
-		attrs:     map[string]types.MessageAttributeValue{},
+		MessageID:  aws.ToString(m.MessageId),
+		Size:       size,
+		Attributes: m.Attributes,
+		attrs:      map[string]types.MessageAttributeValue{},
 	}
 	if n, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
-		j.ReceiveCount = n
+		j.receiveCount = n
 	}
-	j.GroupID = m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
+	j.groupID = m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
 	if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
-		j.SentAt = time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+		j.sentAt = time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
 	}
 	for name, v := range m.MessageAttributes {
 		if name == payload.AttributeName || name == payload.LegacyAttributeName {
 			continue
 		}
-		if j.Attributes == nil {
-			j.Attributes = map[string]attrJSON{}
+		if j.MessageAttributes == nil {
+			j.MessageAttributes = map[string]attrJSON{}
 		}
-		value := aws.ToString(v.StringValue)
-		if v.BinaryValue != nil {
-			value = base64.StdEncoding.EncodeToString(v.BinaryValue)
-		}
-		j.Attributes[name] = attrJSON{Type: aws.ToString(v.DataType), Value: value}
+		j.MessageAttributes[name] = newAttrJSON(v)
 		j.attrs[name] = v
 	}
 	return j
@@ -90,20 +114,20 @@ func (j *messageJSON) printHeader(w io.Writer) {
 	fmt.Fprintf(w, "message %s: %d bytes", j.MessageID, j.Size)
 	switch {
 	case j.Offloaded && j.SNSEnvelope:
-		fmt.Fprintf(w, ", body stored in S3 at %s (in an SNS envelope)", j.Pointer)
+		fmt.Fprintf(w, ", body stored in S3 at %s (in an SNS envelope)", j.Payload)
 	case j.Offloaded:
-		fmt.Fprintf(w, ", body stored in S3 at %s", j.Pointer)
+		fmt.Fprintf(w, ", body stored in S3 at %s", j.Payload)
 	default:
 		fmt.Fprint(w, ", body sent in SQS")
 	}
-	if j.ReceiveCount > 0 {
-		fmt.Fprintf(w, ", receive count %d", j.ReceiveCount)
+	if j.receiveCount > 0 {
+		fmt.Fprintf(w, ", receive count %d", j.receiveCount)
 	}
-	if j.GroupID != "" {
-		fmt.Fprintf(w, ", group %s", j.GroupID)
+	if j.groupID != "" {
+		fmt.Fprintf(w, ", group %s", j.groupID)
 	}
-	if j.SentAt != "" {
-		fmt.Fprintf(w, ", sent %s", j.SentAt)
+	if j.sentAt != "" {
+		fmt.Fprintf(w, ", sent %s", j.sentAt)
 	}
 	fmt.Fprintln(w)
 	names := make([]string, 0, len(j.attrs))
@@ -119,10 +143,7 @@ func (j *messageJSON) printHeader(w io.Writer) {
 // formatAttribute returns an attribute in the name=Type:value form of
 // sqsx send --attr, Binary values in base64, long values shortened.
 func formatAttribute(name string, v types.MessageAttributeValue) string {
-	value := aws.ToString(v.StringValue)
-	if v.BinaryValue != nil {
-		value = base64.StdEncoding.EncodeToString(v.BinaryValue)
-	}
+	value := attrText(v)
 	const maxShown = 80
 	if len(value) > maxShown {
 		cut := maxShown

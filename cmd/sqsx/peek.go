@@ -4,43 +4,39 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 )
 
-const peekUsage = `Usage: sqsx peek --queue-url URL | --queue NAME [--max N] [--body --bucket BUCKET] [flags]
-
-Shows up to --max messages of a queue without consuming them: each is
-received with a short visibility timeout and made visible again at once. For
-each message it prints the id, size, attributes and, for a body stored in
-S3, the s3:// pointer. With --body it also prints the bodies, read from S3
-where they are stored (only from --bucket and the --allowed-bucket buckets).
-A body is held in memory to be shown: a payload over --max-payload-size
-(default 64MiB) is not read, and its message is shown with the error (with
---json, in "error", "hint" and "code"); so is one whose payload is missing or
-in a bucket that is not allowed. The other messages are shown all the same,
-and the exit status is 1.
+const peekLong = `Shows up to --max-number-of-messages messages of a queue without consuming
+them: each is received with a short visibility timeout and made visible
+again at once. For each message it prints the id, size, attributes and, for
+a body stored in S3, the s3:// pointer. With --body it also prints the
+bodies, read from S3 where they are stored (only from --bucket and the
+--allowed-bucket buckets). A body is held in memory to be shown: a payload
+over --max-payload-size (default 64MiB) is not read, and its message is
+shown with the error (with --output json, in Error, Hint and ErrorCode); so
+is one whose payload is missing or in a bucket that is not allowed. The
+other messages are shown all the same, and the exit status is 1.
 
 A peek is a receive for SQS: it raises the messages' receive count, so on a
 queue with a redrive policy it brings them closer to the dead-letter queue,
 and it may briefly hide them from consumers. SQS may return fewer messages
 than there are.
 
-Prints on standard output, or one JSON object per message with --json.
-Exit status: 0 shown, 1 error, 2 invalid usage, 3 no message within --wait.
-
-Flags:
-`
+Prints on standard output, or one JSON object per message with --output
+json, with the fields of receive. Exit status: 0 shown, 1 error, 2 invalid
+usage, 3 no message within --wait-time-seconds.`
 
 // peekVisibility is how long, in seconds, peek hides the messages it
 // receives. They are made visible again at once; this bounds how long they
@@ -48,68 +44,49 @@ Flags:
 // with another consumer's receive of the same message.
 const peekVisibility = 5
 
-// peekFlags are the parsed flags of sqsx peek.
+// peekFlags are the flags of sqsx peek.
 type peekFlags struct {
-	common  commonFlags
 	queue   queueFlags
-	bucket  string
-	allowed stringsFlag
+	buckets bucketFlags
 	max     int
 	wait    int
 	body    bool
 	maxSize sizeFlag
 }
 
-// parsePeek parses and checks the flags of sqsx peek.
-func parsePeek(args []string) (*peekFlags, *flag.FlagSet, error) {
+func newPeekCommand() (*cobra.Command, subcommand) {
 	f := &peekFlags{}
-	fs := flag.NewFlagSet("sqsx peek", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := &cobra.Command{
+		Use:   "peek --queue-url URL | --queue NAME [--max-number-of-messages N] [--body --bucket BUCKET] [flags]",
+		Short: "Show the messages in a queue without consuming them",
+		Long:  peekLong,
+	}
+	fs := c.Flags()
 	f.queue.register(fs)
-	fs.IntVar(&f.max, "max", maxReceive, fmt.Sprintf("show up to `N` messages (1 to %d)", maxReceive))
-	fs.IntVar(&f.wait, "wait", 1, "wait up to `SECONDS` (0 to 20) for messages")
+	fs.IntVar(&f.max, "max-number-of-messages", maxReceive, fmt.Sprintf("show up to `N` messages (1 to %d)", maxReceive))
+	fs.IntVar(&f.wait, "wait-time-seconds", 1, "wait up to `SECONDS` (0 to 20) for messages")
 	fs.BoolVar(&f.body, "body", false, "also print the bodies, read from S3 where stored")
-	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads, read with --body")
-	fs.Var(&f.allowed, "allowed-bucket", "also read bodies stored in `BUCKET` with --body (repeatable)")
+	f.buckets.register(fs, "S3 `BUCKET` of the payloads, read with --body", "also read bodies stored in `BUCKET` with --body (repeatable)")
 	fs.Var(&f.maxSize, "max-payload-size", "with --body, do not read payloads larger than `SIZE` (bytes, or with KiB, MiB, GiB; none for no limit) (default 64MiB)")
-	f.common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
-	switch {
-	case fs.NArg() > 0:
-		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case f.queue.check() != "":
-		return nil, fs, errors.New(f.queue.check())
-	case f.max < 1 || f.max > maxReceive:
-		return nil, fs, fmt.Errorf("--max %d is outside 1..%d (SQS returns at most %d messages per request)", f.max, maxReceive, maxReceive)
-	case f.wait < 0 || f.wait > 20:
-		return nil, fs, fmt.Errorf("--wait %d is outside 0..20 (SQS waits at most 20 seconds per request)", f.wait)
-	}
-	if err := checkBuckets(f.bucket, f.allowed); err != nil {
-		return nil, fs, err
-	}
-	return f, fs, nil
+	return c, f
 }
 
-func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	u := newUI("peek", args, stdout, stderr)
-	f, fs, err := parsePeek(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, peekUsage, fs)
-		return exitOK
+func (f *peekFlags) check(_ *pflag.FlagSet, args []string) error {
+	switch {
+	case len(args) > 0:
+		return fmt.Errorf("unexpected argument %q", args[0])
+	case f.queue.check() != nil:
+		return f.queue.check()
+	case f.max < 1 || f.max > maxReceive:
+		return fmt.Errorf("--max-number-of-messages %d is outside 1..%d (SQS returns at most %d messages per request)", f.max, maxReceive, maxReceive)
+	case f.wait < 0 || f.wait > 20:
+		return fmt.Errorf("--wait-time-seconds %d is outside 0..20 (SQS waits at most 20 seconds per request)", f.wait)
 	}
-	if err != nil {
-		return u.usageError(err)
-	}
-	u.set(&f.common)
+	return f.buckets.check()
+}
 
-	cfg, err := f.common.aws.config(ctx)
-	if err != nil {
-		return u.fail(err)
-	}
-	sqsClient := sqs.NewFromConfig(cfg)
-	queueURL, err := f.queue.resolve(ctx, sqsClient)
+func (f *peekFlags) run(ctx context.Context, u *ui) int {
+	cfg, sqsClient, queueURL, err := u.aws.openQueue(ctx, &f.queue)
 	if err != nil {
 		return u.fail(err)
 	}
@@ -128,7 +105,7 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	if len(out.Messages) == 0 {
 		err := withHint(fmt.Errorf("no message arrived within %s; the queue is empty, or its messages are in flight", plural(f.wait, "second")),
-			"Retry, or raise --wait.")
+			"Retry, or raise --wait-time-seconds.")
 		if u.json {
 			return u.failCode(exitNoMessage, err)
 		}
@@ -139,8 +116,8 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 
 	var store *payload.Store
 	if f.body {
-		store, err = payload.NewStore(f.common.aws.s3(cfg), payload.StoreOptions{
-			Bucket: f.bucket, AllowedBuckets: allowedBuckets(f.bucket, f.allowed),
+		store, err = payload.NewStore(u.aws.s3(cfg), payload.StoreOptions{
+			Bucket: f.buckets.bucket, AllowedBuckets: f.buckets.all(),
 			MaxPayloadSize: f.maxSize.limit(0), // noLimit is negative: none
 		})
 		if err != nil {
@@ -155,7 +132,7 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			// reported with its message, and the others are shown.
 			if err := peekBody(ctx, store, m, res); err != nil {
 				res.Error, res.Hint = describe(err)
-				res.Code = sqsx.UnresolvedCode(err)
+				res.ErrorCode = sqsx.UnresolvedCode(err)
 				code = exitError
 			}
 		}
@@ -163,14 +140,14 @@ func runPeek(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			u.emit(res)
 			continue
 		}
-		res.printHeader(stdout)
+		res.printHeader(u.stdout)
 		switch {
 		case res.Error != "":
-			fmt.Fprintf(stdout, "  body not shown: %s\n", strings.ReplaceAll(joinLines(res.Error, res.Hint), "\n", "\n  "))
+			fmt.Fprintf(u.stdout, "  body not shown: %s\n", strings.ReplaceAll(joinLines(res.Error, res.Hint), "\n", "\n  "))
 		case res.Body != nil:
-			fmt.Fprintf(stdout, "  body:\n%s", *res.Body)
+			fmt.Fprintf(u.stdout, "  body:\n%s", *res.Body)
 			if !strings.HasSuffix(*res.Body, "\n") {
-				fmt.Fprintln(stdout)
+				fmt.Fprintln(u.stdout)
 			}
 		}
 	}
@@ -274,7 +251,7 @@ func describeWire(m types.Message) *messageJSON {
 		}
 	}
 	if ptr, err := wirePointer(m); err == nil {
-		res.Offloaded, res.Pointer = true, ptr.String()
+		res.Offloaded, res.Payload = true, ptr.String()
 		if n, err := strconv.ParseInt(sizeAttr, 10, 64); err == nil {
 			res.Size = n
 		}

@@ -24,12 +24,19 @@ type progress struct {
 	min   int64     // draw no bar for transfers of at most min bytes
 	done  int64     // bytes transferred
 	bar   *progressbar.ProgressBar
+	items bool // counts items, not bytes
 }
 
 // newProgress returns a progress for a transfer of total bytes (-1 if
 // unknown) that draws a bar on out when it is over min bytes.
 func newProgress(out io.Writer, desc string, total, min int64) *progress {
 	return &progress{out: out, desc: desc, total: total, min: min}
+}
+
+// newItemProgress returns a progress that counts total items, not bytes,
+// and draws a bar on out.
+func newItemProgress(out io.Writer, desc string, total int64) *progress {
+	return &progress{out: out, desc: desc, total: total, items: true}
 }
 
 // add counts n more bytes, starting the bar once the transfer is known to be
@@ -55,8 +62,8 @@ func (p *progress) add(n int) {
 	p.bar = progressbar.NewOptions64(max,
 		progressbar.OptionSetWriter(p.out),
 		progressbar.OptionSetDescription(p.desc),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionShowBytes(!p.items),
+		progressbar.OptionShowTotalBytes(!p.items),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionShowCount(),

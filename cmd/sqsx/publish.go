@@ -3,28 +3,25 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sqsx/sqsx"
-	"github.com/sqsx/sqsx/payload"
 	"github.com/sqsx/sqsx/snsx"
 )
 
-const publishUsage = `Usage: sqsx publish --topic-arn ARN --bucket BUCKET [--file FILE] [flags]
-
-Publishes one message to an SNS topic. The body is read from --file, or from
+const publishLong = `Publishes one message to an SNS topic. The body is read from --file, or from
 standard input when --file is not given (or is -). A message larger than
 --threshold (body plus attributes; at most 256 KiB, SNS's limit), or any
-message with --always-s3, has its body stored in S3 in --bucket and a pointer
-published in its place. Every queue subscribed to the topic gets the pointer;
-sqsx receive resolves it with or without raw message delivery.
+message with --always-s3, has its body stored in S3 in --bucket and a
+pointer published in its place. Every queue subscribed to the topic gets the
+pointer; sqsx receive resolves it with or without raw message delivery.
 
 A body published in SNS itself must be UTF-8 text: one that is not is
 refused before anything is sent or stored, with the offset of its first
@@ -33,22 +30,18 @@ is, with a warning: the Java and Python extended clients read payloads as
 UTF-8 text.
 
 Subscribers share a payload, so none of them deletes it: it is marked as
-shared, and an S3 lifecycle rule must expire it (see 'sqsx lifecycle'). For a
-topic with a single subscriber, --deletable-by-consumers lets that consumer
-delete it with the message.
+shared, and an S3 lifecycle rule must expire it (see 'sqsx lifecycle'). For
+a topic with a single subscriber, --deletable-by-consumers lets that
+consumer delete it with the message.
 
-Prints the message id on standard output (with --json, an object) and a
-summary on standard error.
+Prints the message id on standard output (with --output json, an object with
+the fields of send and Shared) and a summary on standard error.`
 
-Flags:
-`
-
-// publishFlags are the parsed flags of sqsx publish.
+// publishFlags are the flags of sqsx publish.
 type publishFlags struct {
-	common     commonFlags
 	sse        sseFlags
 	topicARN   string
-	bucket     string
+	buckets    bucketFlags
 	file       string
 	attrs      attrsFlag
 	subject    string
@@ -61,55 +54,49 @@ type publishFlags struct {
 	keyPrefix  string
 }
 
-// parsePublish parses and checks the flags of sqsx publish.
-func parsePublish(args []string) (*publishFlags, *flag.FlagSet, error) {
+func newPublishCommand() (*cobra.Command, subcommand) {
 	f := &publishFlags{}
-	fs := flag.NewFlagSet("sqsx publish", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := &cobra.Command{
+		Use:   "publish --topic-arn ARN --bucket BUCKET [--file FILE] [flags]",
+		Short: "Publish one message to an SNS topic, read from a file or standard input",
+		Long:  publishLong,
+	}
+	fs := c.Flags()
 	fs.StringVar(&f.topicARN, "topic-arn", "", "`ARN` of the SNS topic (required)")
-	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` that receives bodies stored in S3 (required)")
+	f.buckets.register(fs, "S3 `BUCKET` that receives bodies stored in S3 (required)", "")
 	fs.StringVar(&f.file, "file", "", "read the body from `FILE` (default: standard input)")
 	fs.Var(&f.attrs, "attr", "message attribute `NAME=Type:value`, Type String, Number or Binary (base64 value), optionally with a .label; repeatable")
 	fs.StringVar(&f.subject, "subject", "", "`SUBJECT` of the message (for e-mail subscriptions; ASCII, under 100 characters)")
-	fs.StringVar(&f.groupID, "group-id", "", "message group `ID` (required for FIFO topics)")
-	fs.StringVar(&f.dedupID, "dedup-id", "", "message deduplication `ID` (FIFO topics)")
+	fs.StringVar(&f.groupID, "message-group-id", "", "message group `ID` (required for FIFO topics)")
+	fs.StringVar(&f.dedupID, "message-deduplication-id", "", "message deduplication `ID` (FIFO topics)")
 	fs.BoolVar(&f.alwaysS3, "always-s3", false, "store the body in S3 whatever its size")
 	fs.BoolVar(&f.deletable, "deletable-by-consumers", false, "let consumers delete the payload with their message (only for a topic with one subscriber)")
 	fs.Int64Var(&f.threshold, "threshold", snsx.DefaultThreshold, fmt.Sprintf("store bodies of messages larger than `N` bytes in S3 (1 to %d)", snsx.MaxMessageSize))
 	fs.BoolVar(&f.legacyAttr, "legacy-attribute", false, "mark offloaded messages with "+sqsx.LegacyAttributeName+" instead of "+sqsx.AttributeName)
 	fs.StringVar(&f.keyPrefix, "key-prefix", "", "`PREFIX` of the S3 keys of stored bodies")
 	f.sse.register(fs)
-	f.common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
+	return c, f
+}
+
+func (f *publishFlags) check(_ *pflag.FlagSet, args []string) error {
 	switch {
-	case fs.NArg() > 0:
-		return nil, fs, fmt.Errorf("unexpected argument %q: flags must come before it; to publish a file, pass --file %s", fs.Arg(0), fs.Arg(0))
+	case len(args) > 0:
+		return fmt.Errorf("unexpected argument %q; to publish a file, pass --file %s", args[0], args[0])
 	case f.topicARN == "":
-		return nil, fs, errors.New("--topic-arn is required")
+		return errors.New("--topic-arn is required")
 	case !validTopicARN(f.topicARN):
-		return nil, fs, fmt.Errorf("--topic-arn %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", f.topicARN)
-	case f.bucket == "":
-		return nil, fs, errors.New("--bucket is required: the S3 bucket that receives bodies too large for SNS")
+		return fmt.Errorf("--topic-arn %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", f.topicARN)
+	case f.buckets.bucket == "":
+		return errors.New("--bucket is required: the S3 bucket that receives bodies too large for SNS")
 	case f.threshold < 1 || f.threshold > snsx.MaxMessageSize:
-		return nil, fs, fmt.Errorf("--threshold %d is outside 1..%d (to store every body in S3, use --always-s3)", f.threshold, snsx.MaxMessageSize)
+		return fmt.Errorf("--threshold %d is outside 1..%d (to store every body in S3, use --always-s3)", f.threshold, snsx.MaxMessageSize)
 	case strings.HasSuffix(f.topicARN, ".fifo") && f.groupID == "":
-		return nil, fs, errors.New("the topic is a FIFO topic (its name ends in .fifo): pass --group-id")
+		return errors.New("the topic is a FIFO topic (its name ends in .fifo): pass --message-group-id")
 	}
 	if msg := checkSubject(f.subject); msg != "" {
-		return nil, fs, fmt.Errorf("--subject: %s", msg)
+		return fmt.Errorf("--subject: %s", msg)
 	}
-	if err := checkBuckets(f.bucket, nil); err != nil {
-		return nil, fs, err
-	}
-	if err := payload.ValidateKeyPrefix(f.keyPrefix); err != nil {
-		return nil, fs, fmt.Errorf("--key-prefix: %v", err)
-	}
-	if err := f.sse.check(); err != nil {
-		return nil, fs, err
-	}
-	return f, fs, nil
+	return errors.Join(f.buckets.check(), checkKeyPrefix(f.keyPrefix), f.sse.check())
 }
 
 // validTopicARN reports whether s looks like an SNS topic ARN.
@@ -131,60 +118,34 @@ func checkSubject(s string) string {
 	return ""
 }
 
-// publishResult is what sqsx publish --json prints.
+// publishResult is what sqsx publish --output json prints: the fields of
+// aws-cli's publish output, then what sqsx adds.
 type publishResult struct {
-	MessageID      string `json:"message_id"`
-	SequenceNumber string `json:"sequence_number,omitempty"`
-	Size           int64  `json:"size"`
-	AttributesSize int64  `json:"attributes_size"`
-	Offloaded      bool   `json:"offloaded"`
-	Bucket         string `json:"bucket,omitempty"`
-	Shared         bool   `json:"shared,omitempty"`
-	Warning        string `json:"warning,omitempty"`
+	MessageID      string `json:"MessageId"`
+	SequenceNumber string `json:",omitempty"`
+	offloadResult
+	// Shared: the payload is shared by the subscribers, which do not
+	// delete it.
+	Shared bool `json:",omitempty"`
 }
 
-func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	u := newUI("publish", args, stdout, stderr)
-	f, fs, err := parsePublish(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, publishUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return u.usageError(err)
-	}
-	u.set(&f.common)
-
-	r, inSize, err := openBody(f.file, stdin)
+func (f *publishFlags) run(ctx context.Context, u *ui) int {
+	b, err := openOutgoing(u, f.file, "publishing", f.threshold)
 	if err != nil {
 		return u.fail(err)
 	}
-	defer r.Close()
-	if f.file == "" || f.file == "-" {
-		readStdinNote(stdin, u, "the message body")
-	}
-	p := newProgress(u.progressOut(), "publishing", inSize, f.threshold)
-	defer p.finish()
-	// A body published in SNS itself must be UTF-8 text; a larger one
-	// streams to S3 as it is (checked before anything is stored or sent),
-	// and is never held whole.
-	attrs := snsAttributes(f.attrs.values)
-	text := &utf8Check{r: p.reader(r), badAt: -1}
-	body, head, err := readHead(text, f.threshold-f.attrs.size())
+	defer b.close()
+	body, code, err := b.start(f.threshold-f.attrs.size(), !f.alwaysS3, false)
 	if err != nil {
-		return u.fail(withHint(fmt.Errorf("reading the message body: %w", err), "Check the input and retry; nothing was sent."))
+		return u.failCode(code, err)
 	}
-	if head != nil {
-		if err := checkInlineBody(head, !f.alwaysS3, false); err != nil {
-			return u.failCode(exitUsage, err)
-		}
-	}
-	cfg, err := f.common.aws.config(ctx)
+	cfg, err := u.aws.config(ctx)
 	if err != nil {
 		return u.fail(err)
 	}
-	client, err := snsx.New(sns.NewFromConfig(cfg), f.common.aws.s3(cfg), func(o *snsx.Options) {
-		o.Bucket = f.bucket
+	client, err := snsx.New(u.aws.sns(cfg), u.aws.s3(cfg), func(o *snsx.Options) {
+		o.Bucket = f.buckets.bucket
+		o.Logger = u.aws.log
 		o.KeyPrefix = f.keyPrefix
 		o.Threshold = f.threshold
 		o.AlwaysThroughS3 = f.alwaysS3
@@ -199,7 +160,7 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(f.topicARN),
-		MessageAttributes: attrs,
+		MessageAttributes: snsAttributes(f.attrs.values),
 	}
 	if f.subject != "" {
 		in.Subject = aws.String(f.subject)
@@ -214,35 +175,20 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return u.fail(err)
 	}
-	p.finish()
+	b.p.finish()
 
 	md, _ := snsx.GetOffloadMetadata(out.ResultMetadata)
 	res := publishResult{
 		MessageID:      aws.ToString(out.MessageId),
 		SequenceNumber: aws.ToString(out.SequenceNumber),
-		Size:           md.Size,
-		AttributesSize: md.AttributesSize,
-		Offloaded:      md.Offloaded,
-		Bucket:         md.Pointer.Bucket,
+		offloadResult:  b.result(md),
 		Shared:         md.Offloaded && !f.deletable,
-	}
-	if text.badAt >= 0 {
-		res.Warning = notTextWarning(text.badAt)
-	}
-	if u.json {
-		u.emit(res)
-		return exitOK
-	}
-	fmt.Fprintln(stdout, res.MessageID)
-	if res.Warning != "" {
-		u.warnf("%s", res.Warning)
 	}
 	where := strings.Replace(offloadSummary(md, "SNS"), "body sent in", "body published in", 1)
 	if res.Shared {
 		where += "; subscribers do not delete it: expire it with 'sqsx lifecycle'"
 	}
-	u.notef("sqsx publish: published message %s: %d bytes, %s\n", res.MessageID, md.Size, where)
-	return exitOK
+	return printSent(u, res, res.MessageID, res.Warning, fmt.Sprintf("published message %s: %d bytes, %s", res.MessageID, md.Size, where))
 }
 
 // snsAttributes converts --attr values to SNS message attributes.

@@ -5,9 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -17,48 +17,49 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
 )
 
-const receiveUsage = `Usage: sqsx receive --queue-url URL | --queue NAME [--bucket BUCKET] [--out FILE | --out-dir DIR] [--delete] [flags]
-
-Receives up to --max messages (default 1), waiting up to --wait seconds for
-them, and writes each body byte for byte, with nothing added, to --out, to a
-file named after the message id in --out-dir, or to standard output. A body
-stored in S3 is read from there; only --bucket and the --allowed-bucket
-buckets are read, since whoever can send to the queue chooses the bucket.
+const receiveLong = `Receives up to --max-number-of-messages messages (default 1), waiting up to
+--wait-time-seconds for them, and writes each body byte for byte, with
+nothing added, to --out, to a file named after the message id in --out-dir,
+or to standard output. A body stored in S3 is read from there; only --bucket
+and the --allowed-bucket buckets are read, since whoever can send to the
+queue chooses the bucket.
 
 Bodies written to --out, --out-dir or standard output stream from S3 in
 bounded memory, whatever their size, unless --max-payload-size caps them.
-With --json and neither --out nor --out-dir, the body goes into the JSON
-object and so is held in memory: a payload over --max-payload-size (default
-there 64MiB) is refused for its message; pass --out-dir to stream it
-instead, or raise the cap.
+With --output json and neither --out nor --out-dir, the body goes into the
+JSON object and so is held in memory: a payload over --max-payload-size
+(default there 64MiB) is refused for its message; pass --out-dir to stream
+it instead, or raise the cap.
 
 Each message is decided on its own. One that cannot be written (its payload
 is missing, in a bucket that is not allowed, not a valid pointer, too large,
 or unreadable) is reported, with the command that deletes it where it can
-never be read, and is not deleted, even with --delete; with --json it is its
-object with "error", "hint" and "code" instead of "body". The other messages
-are still written (and, with --delete, deleted), and the exit status is 1.
+never be read, and is not deleted, even with --delete; with --output json it
+is its object with Error, Hint and ErrorCode instead of Body. The other
+messages are still written (and, with --delete, deleted), and the exit
+status is 1.
 
 With --delete each message is deleted after its body is written, and so is
 its S3 object. If the message is deleted but the object is not, a warning is
 printed and the exit status is still 0. Without --delete the message becomes
-visible again after its visibility timeout; 'sqsx delete' deletes it with the
-receipt handle printed in the summary.
+visible again after its visibility timeout; 'sqsx delete' deletes it with
+the receipt handle printed in the summary.
 
 A summary (message id, size, attributes, receipt handle) goes to standard
-error. With --json each message is one JSON object on standard output, with
-the body in "body" unless --out or --out-dir is given. On a terminal, a
-progress bar shows the writing of a body larger than 256 KiB.
-Exit status: 0 received, 1 error (or any message not written, or not deleted
-with --delete), 2 invalid usage, 3 no message within --wait.
-
-Flags:
-`
+error. With --output json each message is one JSON object on standard
+output, with the fields aws-cli prints (MessageId, ReceiptHandle, Body,
+Attributes, MessageAttributes) and Size, Offloaded, Payload and Deleted; the
+body is in Body unless --out or --out-dir is given. On a terminal, a
+progress bar shows the writing of a body larger than 256 KiB. Exit status: 0
+received, 1 error (or any message not written, or not deleted with
+--delete), 2 invalid usage, 3 no message within --wait-time-seconds.`
 
 // maxVisibilityTimeout is SQS's limit, in seconds (12 hours).
 const maxVisibilityTimeout = 43200
@@ -66,12 +67,10 @@ const maxVisibilityTimeout = 43200
 // maxReceive is the most messages one ReceiveMessage call returns.
 const maxReceive = 10
 
-// receiveFlags are the parsed flags of sqsx receive.
+// receiveFlags are the flags of sqsx receive.
 type receiveFlags struct {
-	common     commonFlags
 	queue      queueFlags
-	bucket     string
-	allowed    stringsFlag
+	buckets    bucketFlags
 	out        string
 	outDir     string
 	max        int
@@ -79,6 +78,7 @@ type receiveFlags struct {
 	wait       int
 	visibility int
 	maxSize    sizeFlag
+	json       bool // --output json, set by run
 }
 
 // jsonBodyLimit is the default --max-payload-size of a body that receive
@@ -88,69 +88,59 @@ const jsonBodyLimit = payload.DefaultMaxPayloadSize
 
 // bodyLimit returns the largest payload receive reads, or noLimit.
 func (f *receiveFlags) bodyLimit() int64 {
-	if f.common.json && f.out == "" && f.outDir == "" {
+	if f.json && f.out == "" && f.outDir == "" {
 		return f.maxSize.limit(jsonBodyLimit)
 	}
 	return f.maxSize.limit(noLimit)
 }
 
-// parseReceive parses and checks the flags of sqsx receive. It returns a
-// usage problem as an error, or flag.ErrHelp.
-func parseReceive(args []string) (*receiveFlags, *flag.FlagSet, error) {
+func newReceiveCommand() (*cobra.Command, subcommand) {
 	f := &receiveFlags{}
-	fs := flag.NewFlagSet("sqsx receive", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := &cobra.Command{
+		Use:   "receive --queue-url URL | --queue NAME [--bucket BUCKET] [--out FILE | --out-dir DIR] [--delete] [flags]",
+		Short: "Receive messages and write their bodies to files or standard output",
+		Long:  receiveLong,
+	}
+	fs := c.Flags()
 	f.queue.register(fs)
-	fs.StringVar(&f.bucket, "bucket", "", "S3 `BUCKET` of the payloads; bodies stored there are read")
-	fs.Var(&f.allowed, "allowed-bucket", "also read bodies stored in `BUCKET` (repeatable); only for trusted senders")
+	f.buckets.register(fs, "S3 `BUCKET` of the payloads; bodies stored there are read",
+		"also read bodies stored in `BUCKET` (repeatable); only for trusted senders")
 	fs.StringVar(&f.out, "out", "", "write the body to `FILE` (replaced atomically) instead of standard output")
 	fs.StringVar(&f.outDir, "out-dir", "", "write each body to a file named after its message id in `DIR`")
-	fs.IntVar(&f.max, "max", 1, fmt.Sprintf("receive up to `N` messages (1 to %d); more than 1 needs --out-dir or --json", maxReceive))
+	fs.IntVar(&f.max, "max-number-of-messages", 1, fmt.Sprintf("receive up to `N` messages (1 to %d); more than 1 needs --out-dir or --output json", maxReceive))
 	fs.BoolVar(&f.delete, "delete", false, "delete the message, and its S3 object, once the body is written")
-	fs.IntVar(&f.wait, "wait", 20, "wait up to `SECONDS` (0 to 20) for a message; 0 uses the queue's ReceiveMessageWaitTimeSeconds")
+	fs.IntVar(&f.wait, "wait-time-seconds", 20, "wait up to `SECONDS` (0 to 20) for a message; 0 uses the queue's ReceiveMessageWaitTimeSeconds")
 	fs.IntVar(&f.visibility, "visibility-timeout", 0, fmt.Sprintf("hide the message from other receivers for `SECONDS` (1 to %d; default: the queue's)", maxVisibilityTimeout))
-	fs.Var(&f.maxSize, "max-payload-size", "refuse payloads larger than `SIZE` (bytes, or with KiB, MiB, GiB; none for no limit); default: 64MiB for a body in --json output, else none")
-	f.common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
-	visibilitySet := false
-	fs.Visit(func(fl *flag.Flag) { visibilitySet = visibilitySet || fl.Name == "visibility-timeout" })
-	switch {
-	case fs.NArg() > 0:
-		return nil, fs, fmt.Errorf("unexpected argument %q: flags must come before it; to write the body to a file, pass --out %s", fs.Arg(0), fs.Arg(0))
-	case f.queue.check() != "":
-		return nil, fs, errors.New(f.queue.check())
-	case f.wait < 0 || f.wait > 20:
-		return nil, fs, fmt.Errorf("--wait %d is outside 0..20 (SQS waits at most 20 seconds per request)", f.wait)
-	case visibilitySet && (f.visibility < 1 || f.visibility > maxVisibilityTimeout):
-		return nil, fs, fmt.Errorf("--visibility-timeout %d is outside 1..%d seconds", f.visibility, maxVisibilityTimeout)
-	case f.max < 1 || f.max > maxReceive:
-		return nil, fs, fmt.Errorf("--max %d is outside 1..%d (SQS returns at most %d messages per request)", f.max, maxReceive, maxReceive)
-	case f.out != "" && f.outDir != "":
-		return nil, fs, errors.New("pass either --out or --out-dir, not both")
-	case f.max > 1 && f.out != "":
-		return nil, fs, fmt.Errorf("--out names one file, and --max %d may receive more messages: pass --out-dir instead", f.max)
-	case f.max > 1 && f.outDir == "" && !f.common.json:
-		return nil, fs, fmt.Errorf("--max %d would write several bodies to standard output, where they cannot be told apart: pass --out-dir DIR or --json", f.max)
-	}
-	if err := checkBuckets(f.bucket, f.allowed); err != nil {
-		return nil, fs, err
-	}
-	return f, fs, nil
+	fs.Var(&f.maxSize, "max-payload-size", "refuse payloads larger than `SIZE` (bytes, or with KiB, MiB, GiB; none for no limit); default: 64MiB for a body in JSON output, else none")
+	return c, f
 }
 
-func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	u := newUI("receive", args, stdout, stderr)
-	f, fs, err := parseReceive(args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, receiveUsage, fs)
-		return exitOK
+// check checks the flags; json: --output json.
+func (f *receiveFlags) check(fs *pflag.FlagSet, args []string) error {
+	switch {
+	case len(args) > 0:
+		return fmt.Errorf("unexpected argument %q; to write the body to a file, pass --out %s", args[0], args[0])
+	case f.queue.check() != nil:
+		return f.queue.check()
+	case f.wait < 0 || f.wait > 20:
+		return fmt.Errorf("--wait-time-seconds %d is outside 0..20 (SQS waits at most 20 seconds per request)", f.wait)
+	case fs.Changed("visibility-timeout") && (f.visibility < 1 || f.visibility > maxVisibilityTimeout):
+		return fmt.Errorf("--visibility-timeout %d is outside 1..%d seconds", f.visibility, maxVisibilityTimeout)
+	case f.max < 1 || f.max > maxReceive:
+		return fmt.Errorf("--max-number-of-messages %d is outside 1..%d (SQS returns at most %d messages per request)", f.max, maxReceive, maxReceive)
+	case f.out != "" && f.outDir != "":
+		return errors.New("pass either --out or --out-dir, not both")
+	case f.max > 1 && f.out != "":
+		return fmt.Errorf("--out names one file, and --max-number-of-messages %d may receive more messages: pass --out-dir instead", f.max)
 	}
-	if err != nil {
-		return u.usageError(err)
+	return f.buckets.check()
+}
+
+func (f *receiveFlags) run(ctx context.Context, u *ui) int {
+	f.json = u.json
+	if f.max > 1 && f.outDir == "" && !u.json {
+		return u.usageError(fmt.Errorf("--max-number-of-messages %d would write several bodies to standard output, where they cannot be told apart: pass --out-dir DIR or --output json", f.max))
 	}
-	u.set(&f.common)
 	toFile := f.out != "" && f.out != "-"
 	// Fail before a message is received, not after.
 	if toFile {
@@ -164,11 +154,11 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		}
 	}
 
-	sqsClient, s3Client, err := f.common.aws.clients(ctx)
+	sqsClient, s3Client, err := u.aws.clients(ctx)
 	if err != nil {
 		return u.fail(err)
 	}
-	client, err := newReceiveClient(sqsClient, s3Client, f)
+	client, err := newReceiveClient(sqsClient, s3Client, f, u.aws.log)
 	if err != nil {
 		return u.fail(err)
 	}
@@ -181,20 +171,21 @@ func runReceive(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 
 // newReceiveClient returns the Client with which sqsx receive reads the
 // payloads of the queue's messages.
-func newReceiveClient(sqsAPI sqsx.SQSAPI, s3API sqsx.S3API, f *receiveFlags) (*sqsx.Client, error) {
+func newReceiveClient(sqsAPI sqsx.SQSAPI, s3API sqsx.S3API, f *receiveFlags, log *slog.Logger) (*sqsx.Client, error) {
 	return sqsx.New(sqsAPI, s3API, func(o *sqsx.Options) {
 		// The CLI decides per message: one whose payload cannot be
 		// resolved comes back as received, to be reported with what to do
 		// about it, while the others are written.
 		o.Unresolved = sqsx.UnresolvedReturn
-		o.Bucket = f.bucket
-		o.AllowedBuckets = allowedBuckets(f.bucket, f.allowed)
+		o.Bucket = f.buckets.bucket
+		o.AllowedBuckets = f.buckets.all()
+		o.Logger = log
 	})
 }
 
-// receiveMessages receives up to --max messages from the queue at queueURL,
-// writes each one that resolves, and reports each one that does not, with
-// the command that deletes it. It returns exitError if any message was not
+// receiveMessages receives up to --max-number-of-messages messages from the
+// queue at queueURL, writes each one that resolves, and reports each one
+// that does not, with the command that deletes it. It returns exitError if any message was not
 // written (or, with --delete, not deleted).
 func receiveMessages(ctx context.Context, u *ui, client *sqsx.Client, queueURL string, f *receiveFlags) int {
 	// Payloads stay in S3 until they are streamed to their destination.
@@ -216,7 +207,7 @@ func receiveMessages(ctx context.Context, u *ui, client *sqsx.Client, queueURL s
 			within = "within the queue's ReceiveMessageWaitTimeSeconds"
 		}
 		err := withHint(fmt.Errorf("no message arrived %s; the queue is empty, or its messages are in flight (received and not yet visible again)", within),
-			"Retry, or raise --wait.")
+			"Retry, or raise --wait-time-seconds.")
 		if u.json {
 			return u.failCode(exitNoMessage, err)
 		}
@@ -236,8 +227,8 @@ func receiveMessages(ctx context.Context, u *ui, client *sqsx.Client, queueURL s
 		var code int
 		if um, ok := unresolved[aws.ToString(m.MessageId)]; ok {
 			res := describeReceived(m)
-			res.Code = um.Code
-			code = u.messageFailed(res, unresolvedError(um, deleteCommand(queueURL, aws.ToString(m.ReceiptHandle), &f.common.aws)))
+			res.ErrorCode = um.Code
+			code = u.messageFailed(res, unresolvedError(um, deleteCommand(queueURL, aws.ToString(m.ReceiptHandle), u.aws)))
 		} else {
 			code = receiveOne(ctx, u, client, queueURL, f, m)
 		}
@@ -264,7 +255,7 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 	limit := f.bodyLimit()
 	if res.Offloaded && limit != noLimit && res.Size > limit {
 		// Refused before a byte is read.
-		res.Code = sqsx.CodePayloadTooLarge
+		res.ErrorCode = sqsx.CodePayloadTooLarge
 		return u.messageFailed(res, tooLarge(id, res.Size, limit, f))
 	}
 	rc, size, err := client.OpenPayload(ctx, m)
@@ -277,8 +268,8 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 		if h, perr := payload.ParseReceiptHandle(handle); perr == nil {
 			handle = h.Original
 		}
-		res.Code = um.Code
-		return u.messageFailed(res, unresolvedError(um, deleteCommand(queueURL, handle, &f.common.aws)))
+		res.ErrorCode = um.Code
+		return u.messageFailed(res, unresolvedError(um, deleteCommand(queueURL, handle, u.aws)))
 	}
 	defer rc.Close()
 	if size >= 0 {
@@ -287,7 +278,7 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 	var body io.Reader = rc
 	if res.Offloaded && limit != noLimit {
 		if size > limit {
-			res.Code = sqsx.CodePayloadTooLarge
+			res.ErrorCode = sqsx.CodePayloadTooLarge
 			return u.messageFailed(res, tooLarge(id, size, limit, f))
 		}
 		body = &limitedReader{r: rc, left: limit, tooLarge: func(n int64) error { return tooLarge(id, n, limit, f) }}
@@ -355,7 +346,7 @@ func receiveOne(ctx context.Context, u *ui, client *sqsx.Client, queueURL string
 		return exitOK
 	}
 	if res.Warning != "" {
-		u.warnf("%s\nDelete it yourself (aws s3 rm %s), or let an S3 lifecycle rule expire it ('sqsx lifecycle').", res.Warning, shellQuote(res.Pointer))
+		u.warnf("%s\nDelete it yourself (aws s3 rm %s), or let an S3 lifecycle rule expire it ('sqsx lifecycle').", res.Warning, shellQuote(res.Payload))
 	}
 	if u.quiet {
 		return exitOK
@@ -388,13 +379,13 @@ func describeReceived(m types.Message) *messageJSON {
 	res := newMessageJSON(shown, sizeAttribute(m))
 	res.ReceiptHandle = aws.ToString(m.ReceiptHandle)
 	if ptr, ok, err := sqsx.PayloadPointer(m); err == nil && ok {
-		res.Offloaded, res.Pointer = true, ptr.String()
+		res.Offloaded, res.Payload = true, ptr.String()
 	}
 	return res
 }
 
 // messageFailed reports that message res could not be received, and
-// returns exitError. With --json the message's object carries the error and
+// returns exitError. With --output json the message's object carries the error and
 // the hint, on standard output with the other messages.
 func (u *ui) messageFailed(res *messageJSON, err error) int {
 	msg, hint := describe(err)
@@ -415,8 +406,8 @@ func (u *ui) messageFailed(res *messageJSON, err error) int {
 // not known) over limit.
 func tooLarge(id string, size, limit int64, f *receiveFlags) error {
 	hint := fmt.Sprintf("Pass --max-payload-size %s (or none) to read it.", formatSize(roundUpMiB(size)))
-	if f.out == "" && f.outDir == "" && f.common.json {
-		hint = fmt.Sprintf("With --json the body is held in memory: pass --out-dir DIR to stream it to a file instead, or --max-payload-size %s (or none) if you have the memory.",
+	if f.out == "" && f.outDir == "" && f.json {
+		hint = fmt.Sprintf("With --output json the body is held in memory: pass --out-dir DIR to stream it to a file instead, or --max-payload-size %s (or none) if you have the memory.",
 			formatSize(roundUpMiB(size)))
 	}
 	return replaceHint(fmt.Errorf("message %s: %w: its payload is %d bytes, over the %s of --max-payload-size", id, sqsx.ErrPayloadTooLarge, size, formatSize(limit)),
@@ -500,6 +491,9 @@ func deleteCommand(queueURL, handle string, a *awsFlags) string {
 	}
 	if a.profile != "" {
 		cmd += " --profile " + shellQuote(a.profile)
+	}
+	if a.endpointURL != "" {
+		cmd += " --endpoint-url " + shellQuote(a.endpointURL)
 	}
 	return cmd
 }

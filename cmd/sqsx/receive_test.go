@@ -72,26 +72,27 @@ func TestReceiveDecidesPerMessage(t *testing.T) {
 					want := map[string]string{first: "in SQS ✓", third: "from S3 ✓"}
 
 					dir := t.TempDir()
-					args := []string{"--queue-url", queueURL, "--bucket", bucket, "--max", "3", "--wait", "0"}
+					args := []string{"--queue-url", queueURL, "--bucket", bucket, "--max-number-of-messages", "3", "--wait-time-seconds", "0"}
 					if mode == "json" {
-						args = append(args, "--json")
+						args = append(args, "--output=json")
 					} else {
 						args = append(args, "--out-dir", dir)
 					}
 					if del {
 						args = append(args, "--delete")
 					}
-					f, _, err := parseReceive(args)
+					s, common, err := parseCommand(newReceiveCommand, args)
 					if err != nil {
 						t.Fatal(err)
 					}
-					client, err := newReceiveClient(fsqs, fs3, f)
+					f := s.(*receiveFlags)
+					f.json = common.json
+					client, err := newReceiveClient(fsqs, fs3, f, nil)
 					if err != nil {
 						t.Fatal(err)
 					}
 					var stdout, stderr bytes.Buffer
-					u := newUI("receive", args, &stdout, &stderr)
-					u.set(&f.common)
+					u := newUI("receive", common, &stdout, &stderr)
 					if code := receiveMessages(context.Background(), u, client, queueURL, f); code != exitError {
 						t.Errorf("exit %d, want %d; stderr:\n%s", code, exitError, stderr.String())
 					}
@@ -119,22 +120,22 @@ func TestReceiveDecidesPerMessage(t *testing.T) {
 							if err := json.Unmarshal([]byte(line), &m); err != nil {
 								t.Fatalf("stdout line %q: %v", line, err)
 							}
-							id := m["message_id"].(string)
+							id := m["MessageId"].(string)
 							if id == middle {
 								reported = m
 								continue
 							}
-							got[id], _ = m["body"].(string)
-							if m["deleted"] != del {
-								t.Errorf("message %s: deleted %v, want %v", id, m["deleted"], del)
+							got[id], _ = m["Body"].(string)
+							if m["Deleted"] != del {
+								t.Errorf("message %s: deleted %v, want %v", id, m["Deleted"], del)
 							}
 						}
 						if reported == nil {
 							t.Fatalf("no object for the unresolved message on stdout:\n%s", stdout.String())
 						}
-						if reported["code"] != tt.code || reported["body"] != nil || reported["deleted"] != nil ||
-							reported["receipt_handle"] != handle || !strings.Contains(reported["hint"].(string), deleteCmd) ||
-							!strings.Contains(reported["error"].(string), middle) {
+						if reported["ErrorCode"] != tt.code || reported["Body"] != nil || reported["Deleted"] != nil ||
+							reported["ReceiptHandle"] != handle || !strings.Contains(reported["Hint"].(string), deleteCmd) ||
+							!strings.Contains(reported["Error"].(string), middle) {
 							t.Errorf("unresolved message: %v; want code %s and the hint %s", reported, tt.code, deleteCmd)
 						}
 						if stderr.Len() != 0 {

@@ -97,6 +97,17 @@ type Quirks struct {
 	// (moto).
 	FIFOTopicDropsContentDedupID bool
 
+	// FIFOReceivesRace: concurrent ReceiveMessage calls on a FIFO queue
+	// are not serialized, so two of them can return messages of one
+	// message group (out of order across the calls), or the same message
+	// twice, where SQS returns no more messages of a group while one is in
+	// flight (moto).
+	FIFOReceivesRace bool
+
+	// FixedUploadInitiated: ListMultipartUploads reports every upload as
+	// initiated at the same time in 2010, not when it was created (moto).
+	FixedUploadInitiated bool
+
 	// DropsMessageSystemAttributes: SendMessage accepts
 	// MessageSystemAttributes (AWSTraceHeader) but does not keep them, so
 	// ReceiveMessage never returns AWSTraceHeader (fauxqs).
@@ -119,6 +130,8 @@ var quirks = map[string]Quirks{
 		RawBinaryAttributeFails: true,
 
 		FIFOTopicDropsContentDedupID: true,
+		FIFOReceivesRace:             true,
+		FixedUploadInitiated:         true,
 	},
 }
 
