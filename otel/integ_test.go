@@ -3,6 +3,10 @@ package sqsxotel_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,18 +24,33 @@ import (
 	"github.com/sqsx/sqsx/snsx"
 )
 
-// recorder is an http.RoundTripper that records the User-Agent of every
-// request it carries, by the request's host.
+// recorder is a reverse proxy on 127.0.0.1 in front of one local server: it
+// records the User-Agent of every request the server is sent.
 type recorder struct {
+	url    string
 	mu     sync.Mutex
 	agents []string
 }
 
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.agents = append(r.agents, req.Header.Get("User-Agent"))
-	r.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(req)
+// newRecorder starts a recorder in front of the server at the endpoint in
+// the environment variable endpointVar, stopped when t ends.
+func newRecorder(t *testing.T, endpointVar string) *recorder {
+	t.Helper()
+	target, err := url.Parse(os.Getenv(endpointVar))
+	if err != nil || target.Host == "" {
+		t.Fatalf("%s=%q: not an endpoint URL", endpointVar, os.Getenv(endpointVar))
+	}
+	r := &recorder{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.agents = append(r.agents, req.Header.Get("User-Agent"))
+		r.mu.Unlock()
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	return r
 }
 
 // expectAgents fails t unless every request recorded carries the library's
@@ -63,16 +82,17 @@ type tracedClients struct {
 
 func newTracedClients(t *testing.T, p *pipeline) *tracedClients {
 	env := testenv.Require(t)
-	c := &tracedClients{Clients: env, sqsRec: &recorder{}, s3Rec: &recorder{}, snRec: &recorder{}}
+	c := &tracedClients{Clients: env,
+		sqsRec: newRecorder(t, "AWS_ENDPOINT_URL_SQS"), s3Rec: newRecorder(t, "AWS_ENDPOINT_URL_S3"), snRec: newRecorder(t, "AWS_ENDPOINT_URL_SNS")}
 	c.sqs = sqs.NewFromConfig(env.Config, func(o *sqs.Options) {
-		o.TracerProvider, o.MeterProvider, o.HTTPClient = p.tp, p.mp, &http.Client{Transport: c.sqsRec}
+		o.TracerProvider, o.MeterProvider, o.BaseEndpoint = p.tp, p.mp, aws.String(c.sqsRec.url)
 	})
 	c.s3 = s3.NewFromConfig(env.Config, func(o *s3.Options) {
 		o.UsePathStyle = true
-		o.TracerProvider, o.MeterProvider, o.HTTPClient = p.tp, p.mp, &http.Client{Transport: c.s3Rec}
+		o.TracerProvider, o.MeterProvider, o.BaseEndpoint = p.tp, p.mp, aws.String(c.s3Rec.url)
 	})
 	c.sns = sns.NewFromConfig(env.Config, func(o *sns.Options) {
-		o.TracerProvider, o.MeterProvider, o.HTTPClient = p.tp, p.mp, &http.Client{Transport: c.snRec}
+		o.TracerProvider, o.MeterProvider, o.BaseEndpoint = p.tp, p.mp, aws.String(c.snRec.url)
 	})
 	return c
 }
