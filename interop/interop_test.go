@@ -222,7 +222,9 @@ func runPhase(ctx context.Context, t *testing.T, cells []*cell, peers map[string
 		if !ok {
 			t.Fatalf("no peer %q", name)
 		}
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			start := time.Now()
 			res, err := p.run(ctx, command, *spec)
 			t.Logf("%s: %d jobs in %v", name, len(spec.Jobs), time.Since(start).Round(time.Millisecond))
@@ -238,7 +240,7 @@ func runPhase(ctx context.Context, t *testing.T, cells []*cell, peers map[string
 				}
 				store(byID[j.ID], r)
 			}
-		})
+		}()
 	}
 	wg.Wait()
 }

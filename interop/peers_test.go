@@ -72,7 +72,9 @@ func (p goPeer) run(ctx context.Context, command string, spec Spec) (Results, er
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, job := range spec.Jobs {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			var r Result
 			client, err := sqsx.New(p.env.SQS, p.env.S3, func(o *sqsx.Options) { o.Bucket = job.Bucket })
 			switch {
@@ -90,7 +92,7 @@ func (p goPeer) run(ctx context.Context, command string, spec Spec) (Results, er
 			mu.Lock()
 			res.Results[job.ID] = r
 			mu.Unlock()
-		})
+		}()
 	}
 	wg.Wait()
 	return res, nil

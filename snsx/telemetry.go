@@ -32,8 +32,15 @@ func resolveTelemetry(api SNSAPI, o *Options) {
 // userAgent adds the library's user-agent key to an SNS call.
 func userAgent(o *sns.Options) { o.APIOptions = append(o.APIOptions, telemetry.AddUserAgent) }
 
+// uaOnly is withUserAgent's answer to a call without options, shared so
+// that such a call allocates nothing for it (the SDK only reads optFns).
+var uaOnly = []func(*sns.Options){userAgent}
+
 // withUserAgent returns optFns, in a new slice, with userAgent last.
 func withUserAgent(optFns []func(*sns.Options)) []func(*sns.Options) {
+	if len(optFns) == 0 {
+		return uaOnly[:1:1]
+	}
 	return append(slices.Clip(optFns), userAgent)
 }
 
