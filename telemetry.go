@@ -23,31 +23,19 @@ import (
 // resolveTelemetry fills in the providers of o from api when it is an
 // *sqs.Client and o names none.
 func resolveTelemetry(api SQSAPI, o *Options) {
-	c, ok := api.(*sqs.Client)
-	if !ok {
-		return
-	}
-	if o.TracerProvider == nil {
-		o.TracerProvider = c.Options().TracerProvider
-	}
-	if o.MeterProvider == nil {
-		o.MeterProvider = c.Options().MeterProvider
+	if c, ok := api.(*sqs.Client); ok {
+		co := c.Options()
+		telemetry.DefaultProviders(&o.TracerProvider, &o.MeterProvider, co.TracerProvider, co.MeterProvider)
 	}
 }
 
-// userAgent adds the library's user-agent key to an SQS call.
-func userAgent(o *sqs.Options) { o.APIOptions = append(o.APIOptions, telemetry.AddUserAgent) }
+// uaOnly is the option that adds the library's user-agent key to an SQS
+// call (see telemetry.WithUserAgent).
+var uaOnly = []func(*sqs.Options){func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, telemetry.AddUserAgent) }}
 
-// uaOnly is withUserAgent's answer to a call without options, shared so
-// that such a call allocates nothing for it (the SDK only reads optFns).
-var uaOnly = []func(*sqs.Options){userAgent}
-
-// withUserAgent returns optFns, in a new slice, with userAgent last.
+// withUserAgent returns optFns with the user-agent option last.
 func withUserAgent(optFns []func(*sqs.Options)) []func(*sqs.Options) {
-	if len(optFns) == 0 {
-		return uaOnly[:1:1]
-	}
-	return append(slices.Clip(optFns), userAgent)
+	return telemetry.WithUserAgent(optFns, uaOnly)
 }
 
 // uaSQS is the SQS client as the Client calls it: every call carries the

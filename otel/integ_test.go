@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sqsx/sqsx"
@@ -161,28 +162,11 @@ func TestIntegPropagationSQS(t *testing.T) {
 func TestIntegPropagationSNS(t *testing.T) {
 	p := newPipeline(t)
 	env := newTracedClients(t, p)
-	bucket, queue, topic := env.Bucket(t), env.Queue(t, false, nil), env.Topic(t, false)
-	env.Subscribe(t, topic, queue, true)
-	pub, err := snsx.New(env.sns, env.s3, func(o *snsx.Options) { o.Bucket, o.PropagateTraceparent = bucket, true })
-	if err != nil {
-		t.Fatal(err)
+	recv, queue, publish := publishThroughSNS(t, p, env)
+	if kids := names(p.children(publish)); !contains(kids, "SNS.Publish") {
+		t.Errorf("expect the SDK's Publish under the publish span, got %v", kids)
 	}
-	recv, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pub.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(strings.Repeat("s", large))}); err != nil {
-		t.Fatal(err)
-	}
-	var span trace.SpanContext
-	for _, s := range p.ended() {
-		if strings.HasPrefix(s.Name(), "publish ") {
-			span = s.SpanContext()
-			if !contains(names(p.children(s)), "SNS.Publish") {
-				t.Errorf("expect the SDK's Publish under the publish span, got %v", names(p.children(s)))
-			}
-		}
-	}
+	span := publish.SpanContext()
 	msgs := testenv.ReceiveAll(t, recv, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1}, 1, 20*time.Second)
 	tp := aws.ToString(msgs[0].MessageAttributes["traceparent"].StringValue)
 	if want := "00-" + span.TraceID().String() + "-" + span.SpanID().String() + "-01"; tp != want {
@@ -275,25 +259,8 @@ func TestIntegConsumerContinuesTrace(t *testing.T) {
 func TestIntegConsumerContinuesTraceThroughSNS(t *testing.T) {
 	p := newPipeline(t)
 	env := newTracedClients(t, p)
-	bucket, queue, topic := env.Bucket(t), env.Queue(t, false, nil), env.Topic(t, false)
-	env.Subscribe(t, topic, queue, true)
-	pub, err := snsx.New(env.sns, env.s3, func(o *snsx.Options) { o.Bucket, o.PropagateTraceparent = bucket, true })
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pub.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(strings.Repeat("s", large))}); err != nil {
-		t.Fatal(err)
-	}
-	var publish trace.SpanContext
-	for _, s := range p.ended() {
-		if strings.HasPrefix(s.Name(), "publish ") {
-			publish = s.SpanContext()
-		}
-	}
+	client, queue, span := publishThroughSNS(t, p, env)
+	publish := span.SpanContext()
 	consume(t, client, queue, 1)
 	var found bool
 	for _, s := range p.ended() {
@@ -307,4 +274,31 @@ func TestIntegConsumerContinuesTraceThroughSNS(t *testing.T) {
 	if !found {
 		t.Errorf("expect a process span, got %v", names(p.ended()))
 	}
+}
+
+// publishThroughSNS publishes an offloaded message with PropagateTraceparent
+// to a new topic with a raw-delivery SQS subscription, and returns a client
+// that reads the queue, the queue and the publish span.
+func publishThroughSNS(t *testing.T, p *pipeline, env *tracedClients) (*sqsx.Client, string, sdktrace.ReadOnlySpan) {
+	t.Helper()
+	bucket, queue, topic := env.Bucket(t), env.Queue(t, false, nil), env.Topic(t, false)
+	env.Subscribe(t, topic, queue, true)
+	pub, err := snsx.New(env.sns, env.s3, func(o *snsx.Options) { o.Bucket, o.PropagateTraceparent = bucket, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv, err := sqsx.New(env.sqs, env.s3, func(o *sqsx.Options) { o.Bucket = bucket })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(strings.Repeat("s", large))}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.ended() {
+		if strings.HasPrefix(s.Name(), "publish ") {
+			return recv, queue, s
+		}
+	}
+	t.Fatalf("expect a publish span, got %v", names(p.ended()))
+	return nil, "", nil
 }

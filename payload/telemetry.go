@@ -17,15 +17,9 @@ import (
 // resolveTelemetry fills in the providers of o from api when it is an
 // *s3.Client and o names none.
 func resolveTelemetry(api S3API, o *StoreOptions) {
-	c, ok := api.(*s3.Client)
-	if !ok {
-		return
-	}
-	if o.TracerProvider == nil {
-		o.TracerProvider = c.Options().TracerProvider
-	}
-	if o.MeterProvider == nil {
-		o.MeterProvider = c.Options().MeterProvider
+	if c, ok := api.(*s3.Client); ok {
+		co := c.Options()
+		telemetry.DefaultProviders(&o.TracerProvider, &o.MeterProvider, co.TracerProvider, co.MeterProvider)
 	}
 }
 

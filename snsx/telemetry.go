@@ -2,7 +2,6 @@ package snsx
 
 import (
 	"context"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
@@ -17,31 +16,19 @@ import (
 // resolveTelemetry fills in the providers of o from api when it is an
 // *sns.Client and o names none.
 func resolveTelemetry(api SNSAPI, o *Options) {
-	c, ok := api.(*sns.Client)
-	if !ok {
-		return
-	}
-	if o.TracerProvider == nil {
-		o.TracerProvider = c.Options().TracerProvider
-	}
-	if o.MeterProvider == nil {
-		o.MeterProvider = c.Options().MeterProvider
+	if c, ok := api.(*sns.Client); ok {
+		co := c.Options()
+		telemetry.DefaultProviders(&o.TracerProvider, &o.MeterProvider, co.TracerProvider, co.MeterProvider)
 	}
 }
 
-// userAgent adds the library's user-agent key to an SNS call.
-func userAgent(o *sns.Options) { o.APIOptions = append(o.APIOptions, telemetry.AddUserAgent) }
+// uaOnly is the option that adds the library's user-agent key to an SNS
+// call (see telemetry.WithUserAgent).
+var uaOnly = []func(*sns.Options){func(o *sns.Options) { o.APIOptions = append(o.APIOptions, telemetry.AddUserAgent) }}
 
-// uaOnly is withUserAgent's answer to a call without options, shared so
-// that such a call allocates nothing for it (the SDK only reads optFns).
-var uaOnly = []func(*sns.Options){userAgent}
-
-// withUserAgent returns optFns, in a new slice, with userAgent last.
+// withUserAgent returns optFns with the user-agent option last.
 func withUserAgent(optFns []func(*sns.Options)) []func(*sns.Options) {
-	if len(optFns) == 0 {
-		return uaOnly[:1:1]
-	}
-	return append(slices.Clip(optFns), userAgent)
+	return telemetry.WithUserAgent(optFns, uaOnly)
 }
 
 // uaSNS is the SNS client as the Client calls it: every call carries the

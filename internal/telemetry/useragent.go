@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -38,4 +39,15 @@ const UserAgentKey = "sqsx"
 // APIOptions entry.
 func AddUserAgent(stack *middleware.Stack) error {
 	return awsmiddleware.AddUserAgentKeyValue(UserAgentKey, Version())(stack)
+}
+
+// WithUserAgent returns optFns, in a new slice, with ua (the service's
+// option that adds AddUserAgent to its APIOptions) last. A call without
+// options gets uaOnly, a one-element slice of ua shared by all such calls,
+// so that it allocates nothing: the SDK only reads optFns.
+func WithUserAgent[F any](optFns []F, uaOnly []F) []F {
+	if len(optFns) == 0 {
+		return uaOnly[:1:1]
+	}
+	return append(slices.Clip(optFns), uaOnly[0])
 }
