@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -167,9 +168,10 @@ type run struct {
 	opener   messageOpener        // nil: payloads are checked at the receive
 	recvOpts []func(*sqs.Options) // of each receive
 
-	slots    *semaphore.Weighted // messages held
+	slots    *semaphore.Weighted // messages held, and slots a receive has reserved
 	fill     int                 // slots a receiver waits for (see fillWait)
-	bytes    *semaphore.Weighted // bytes of bodies held
+	bytes    *countedSem         // bytes of bodies held
+	held     atomic.Int64        // messages received and not yet handled to their outcome
 	handlers *semaphore.Weighted // handler calls
 
 	hb         *heartbeat
@@ -200,7 +202,7 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 		single: single, batch: batch, stream: stream,
 		ctx: rctx, fail: fail, hctx: hctx,
 		slots:    semaphore.NewWeighted(int64(o.Concurrency)*perHandler + int64(o.Prefetch)),
-		bytes:    semaphore.NewWeighted(o.MaxInFlightBytes),
+		bytes:    newCountedSem(o.MaxInFlightBytes),
 		handlers: semaphore.NewWeighted(int64(o.Concurrency)),
 		groups:   map[string][][]*delivery{},
 		obs:      newObserver(o, queueURL),
@@ -210,6 +212,7 @@ func (c *Consumer) run(ctx context.Context, queueURL string, m mode, single Hand
 		r.opener = op
 		r.recvOpts = []func(*sqs.Options){sqsx.WithoutPayloadCheck()}
 	}
+	defer r.obs.metrics.ObserveHeld(r.held.Load, r.bytes.held.Load)()
 	r.hb = &heartbeat{r: r, timeout: o.VisibilityTimeout, interval: o.HeartbeatInterval, maxExt: o.MaxExtension, held: map[*delivery]struct{}{}}
 	interval := o.AckInterval
 	if r.fifo {
@@ -347,6 +350,7 @@ func (r *run) receive() {
 			ds = ds[:n]
 		}
 		r.slots.Release(int64(n - len(ds)))
+		r.held.Add(int64(len(ds)))
 		for _, d := range ds {
 			r.hb.add(d)
 			o.Hooks.event(EventReceived, d.id, 0, nil)
@@ -356,7 +360,7 @@ func (r *run) receive() {
 			for _, d := range ds {
 				r.release(d)
 			}
-			r.slots.Release(int64(len(ds)))
+			r.unhold(len(ds))
 			return
 		}
 		if len(ds) > 0 {
@@ -455,18 +459,25 @@ func (r *run) enqueue(group string, item []*delivery) {
 					for _, d := range it {
 						r.release(d)
 					}
-					r.slots.Release(int64(len(it)))
+					r.unhold(len(it))
 				}
 			}
 		}
 	}()
 }
 
+// unhold gives back the slots of n messages handled to their outcome (or
+// released).
+func (r *run) unhold(n int) {
+	r.held.Add(-int64(n))
+	r.slots.Release(int64(n))
+}
+
 // process handles one item (one message, or a batch in RunBatch) from
 // prefetch to outcome, and releases its slots. It reports whether a handler
 // failed.
 func (r *run) process(ds []*delivery) (failed bool) {
-	defer r.slots.Release(int64(len(ds)))
+	defer r.unhold(len(ds))
 	all := ds
 	defer func() {
 		for _, d := range all {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/sqsx/sqsx/internal/offload"
 	"github.com/sqsx/sqsx/internal/telemetry"
@@ -42,16 +44,14 @@ func newObserver(o *Options, queueURL string) observer {
 }
 
 // handle runs fn, the handler call for ms, in a process span that
-// continues the producer's trace, and measures it: the messages and bytes
-// in flight while it runs, its duration, and the messages' age.
+// continues the producer's trace, and measures it: its duration and the
+// messages' age.
 func (ob *observer) handle(ctx context.Context, ms []*Message, fn func(context.Context) error) error {
 	if !ob.tracer.Enabled() && ob.metrics == nil {
 		return fn(ctx)
 	}
 	start := time.Now()
-	var bytes int64
 	for _, m := range ms {
-		bytes += m.Size
 		ob.metrics.Age(ctx, start, sentMillis(m))
 	}
 	props := []any{telemetry.AttrSystem, telemetry.SystemSQS, telemetry.AttrDestination, ob.dest,
@@ -67,9 +67,7 @@ func (ob *observer) handle(ctx context.Context, ms []*Message, fn func(context.C
 		props = append(props, telemetry.AttrLinkTraceparent, links)
 	}
 	ctx, span := ob.tracer.Start(ctx, "process "+ob.dest, tracing.SpanKindConsumer, props...)
-	ob.metrics.InFlight(ctx, len(ms), bytes)
 	err := fn(ctx)
-	ob.metrics.InFlight(ctx, -len(ms), -bytes)
 	code := handlerErrorType(err)
 	ob.metrics.Processed(ctx, time.Since(start), code)
 	if err != nil {
@@ -120,4 +118,34 @@ func handlerErrorType(err error) string {
 		return "Canceled"
 	}
 	return fmt.Sprintf("%T", err)
+}
+
+// countedSem is a semaphore that also counts what is held, for the
+// in-flight metrics (see ConsumerMetrics.ObserveHeld).
+type countedSem struct {
+	sem  *semaphore.Weighted
+	held atomic.Int64
+}
+
+func newCountedSem(n int64) *countedSem { return &countedSem{sem: semaphore.NewWeighted(n)} }
+
+func (s *countedSem) Acquire(ctx context.Context, n int64) error {
+	if err := s.sem.Acquire(ctx, n); err != nil {
+		return err
+	}
+	s.held.Add(n)
+	return nil
+}
+
+func (s *countedSem) TryAcquire(n int64) bool {
+	if !s.sem.TryAcquire(n) {
+		return false
+	}
+	s.held.Add(n)
+	return true
+}
+
+func (s *countedSem) Release(n int64) {
+	s.held.Add(-n)
+	s.sem.Release(n)
 }

@@ -366,11 +366,47 @@ func TestConsumer(t *testing.T) {
 	if n, _ := count(t, rm, "sqsx.consumer.message.age", nil); n != 2 {
 		t.Errorf("expect the age of 2 messages, got %d", n)
 	}
-	if n := sum(t, rm, "sqsx.consumer.messages.in_flight", nil); n != 0 {
-		t.Errorf("expect no message in flight after the run, got %d", n)
+}
+
+// TestConsumerHeld collects the consumer's in-flight metrics while its
+// handler holds an offloaded message: one message, and its payload's bytes.
+func TestConsumerHeld(t *testing.T) {
+	p := newPipeline(t)
+	c, _, _ := newClient(t, p)
+	if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(strings.Repeat("h", large))}); err != nil {
+		t.Fatal(err)
 	}
-	if n := sum(t, rm, "sqsx.consumer.bytes.in_flight", nil); n != 0 {
-		t.Errorf("expect no bytes in flight after the run, got %d", n)
+	cons, err := consumer.New(c, func(o *consumer.Options) { o.WaitTime = time.Second })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inHandler, done := make(chan struct{}), make(chan struct{})
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- cons.Run(ctx, queueURL, func(ctx context.Context, m *consumer.Message) error {
+			close(inHandler)
+			<-done
+			return nil
+		})
+	}()
+	select {
+	case <-inHandler:
+	case <-ctx.Done():
+		t.Fatal("the handler was not called")
+	}
+	rm := p.collect(t)
+	close(done)
+	if n := sum(t, rm, "sqsx.consumer.messages.in_flight", map[string]any{"messaging.destination.name": "orders"}); n != 1 {
+		t.Errorf("expect 1 message held while its handler runs, got %d", n)
+	}
+	if n := sum(t, rm, "sqsx.consumer.bytes.in_flight", nil); n != large {
+		t.Errorf("expect the %d bytes of its payload held, got %d", large, n)
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -65,14 +65,6 @@ func histogram(m metrics.Meter, name, unit, desc string) metrics.Float64Histogra
 	return h
 }
 
-func upDown(m metrics.Meter, name, unit, desc string) metrics.Int64UpDownCounter {
-	c, err := m.Int64UpDownCounter(name, instrument(unit, desc))
-	if err != nil || c == nil {
-		c, _ = metrics.NopMeter{}.Int64UpDownCounter(name)
-	}
-	return c
-}
-
 func intHistogram(m metrics.Meter, name, unit, desc string) metrics.Int64Histogram {
 	h, err := m.Int64Histogram(name, instrument(unit, desc))
 	if err != nil || h == nil {
@@ -160,13 +152,12 @@ func (m *Metrics) Deleted(ctx context.Context, bucket string, n int) {
 // ConsumerMetrics are the consumer's instruments. A nil *ConsumerMetrics
 // records nothing.
 type ConsumerMetrics struct {
-	inFlight      metrics.Int64UpDownCounter
-	bytesInFlight metrics.Int64UpDownCounter
-	process       metrics.Float64Histogram
-	ackBatch      metrics.Int64Histogram
-	extensions    metrics.Int64Counter
-	age           metrics.Float64Histogram
-	dest          metrics.RecordMetricOption
+	meter      metrics.Meter
+	process    metrics.Float64Histogram
+	ackBatch   metrics.Int64Histogram
+	extensions metrics.Int64Counter
+	age        metrics.Float64Histogram
+	dest       metrics.RecordMetricOption
 }
 
 // NewConsumerMetrics returns the consumer's instruments of mp for the queue
@@ -177,24 +168,40 @@ func NewConsumerMetrics(mp metrics.MeterProvider, destination string) *ConsumerM
 	}
 	m := mp.Meter(Scope)
 	return &ConsumerMetrics{
-		inFlight:      upDown(m, MetricInFlight, "{message}", "Messages handed to the handler and not yet acknowledged or released."),
-		bytesInFlight: upDown(m, MetricBytesInFlight, "By", "Body bytes of the messages in flight."),
-		process:       histogram(m, MetricProcessDuration, "s", "Duration of handler runs."),
-		ackBatch:      intHistogram(m, MetricAckBatchSize, "{message}", "Entries per DeleteMessageBatch the consumer sends."),
-		extensions:    counter(m, MetricVisibilityExtended, "{extension}", "Visibility timeout extensions of messages in flight."),
-		age:           histogram(m, MetricMessageAge, "s", "Age of a message when its handler starts: now minus its SentTimestamp."),
-		dest:          attrs(AttrSystem, SystemSQS, AttrDestination, destination),
+		meter:      m,
+		process:    histogram(m, MetricProcessDuration, "s", "Duration of handler runs."),
+		ackBatch:   intHistogram(m, MetricAckBatchSize, "{message}", "Entries per DeleteMessageBatch the consumer sends."),
+		extensions: counter(m, MetricVisibilityExtended, "{extension}", "Visibility timeout extensions of messages in flight."),
+		age:        histogram(m, MetricMessageAge, "s", "Age of a message when its handler starts: now minus its SentTimestamp."),
+		dest:       attrs(AttrSystem, SystemSQS, AttrDestination, destination),
 	}
 }
 
-// InFlight adds n messages of size bytes to those in flight (negative to
-// remove).
-func (m *ConsumerMetrics) InFlight(ctx context.Context, n int, bytes int64) {
+// ObserveHeld reports, until stop is called, the messages the consumer
+// holds (received and not yet handled to their outcome) and the body bytes
+// it holds in memory, as messages() and bytes() say when a reader collects
+// them. They are asynchronous instruments: counting them at every change
+// would cost each message two measurements for a value read a few times a
+// minute.
+func (m *ConsumerMetrics) ObserveHeld(messages, bytes func() int64) (stop func()) {
 	if m == nil {
-		return
+		return func() {}
 	}
-	m.inFlight.Add(ctx, int64(n), m.dest)
-	m.bytesInFlight.Add(ctx, bytes, m.dest)
+	observe := func(f func() int64) metrics.Int64Callback {
+		return func(ctx context.Context, o metrics.Int64Observer) { o.Observe(ctx, f(), m.dest) }
+	}
+	held, err1 := m.meter.Int64AsyncUpDownCounter(MetricInFlight, observe(messages), instrument("{message}",
+		"Messages the consumer holds: received, and not yet handled to their outcome (prefetching, waiting for a handler, or being handled)."))
+	heldBytes, err2 := m.meter.Int64AsyncUpDownCounter(MetricBytesInFlight, observe(bytes), instrument("By",
+		"Body bytes the consumer holds in memory, counted against Options.MaxInFlightBytes."))
+	return func() {
+		if err1 == nil && held != nil {
+			held.Stop()
+		}
+		if err2 == nil && heldBytes != nil {
+			heldBytes.Stop()
+		}
+	}
 }
 
 // Processed records a handler run that took d and ended with outcome
