@@ -553,7 +553,10 @@ func (s *soak) noteUnresolved(us []sqsx.UnresolvedMessage, draining bool) {
 				s.unexpected = append(s.unexpected, fmt.Sprintf("dangling: message %s (%s) points to missing %v, which no delivered message had (delivered %d times): %v",
 					u.MessageID, id, p, s.delivered[id], u.Err))
 			}
-		case sqsx.CodePayloadUnavailable, sqsx.CodePayloadChecksumMismatch, sqsx.CodePayloadAccessDenied:
+		case sqsx.CodePayloadUnavailable, sqsx.CodePayloadChecksumMismatch, sqsx.CodePayloadAccessDenied,
+			// A BitFlip in a ReceiveMessage answer that hit an attribute: the
+			// SDK checks only the body's MD5, sqsx the attributes' too.
+			sqsx.CodeAttributesChecksumMismatch:
 			if draining {
 				s.unexpected = append(s.unexpected, fmt.Sprintf("held back: message %s (%s) unresolved with faults off: %s: %v", u.MessageID, id, u.Code, u.Err))
 			}
