@@ -37,6 +37,10 @@ func (x *exchange) count(mode Mode, upstreamErr bool) {
 // serve answers the request in mode x.d.mode, or as near as it can get.
 func (x *exchange) serve() {
 	w, r, mode := x.w, x.r, x.d.mode
+	if !x.hold(x.p.opts.Latency) {
+		x.count(None, false) // the client went away; nobody to answer
+		return
+	}
 	switch mode {
 	case ErrorBefore, Forbidden:
 		// Read the body as a server that rejects a request does, so that the
@@ -80,15 +84,9 @@ func (x *exchange) serve() {
 		x.count(mode, false)
 		reset(w)
 	case SlowAfter:
-		t := time.NewTimer(x.p.opts.SlowDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-x.p.closing:
-		case <-r.Context().Done():
-		}
+		held := x.hold(x.p.opts.SlowDelay)
 		x.count(mode, false)
-		if r.Context().Err() == nil {
+		if held {
 			copyResponse(w, resp, nil)
 		}
 	case Truncate:
@@ -99,6 +97,21 @@ func (x *exchange) serve() {
 		x.count(None, false)
 		copyResponse(w, resp, nil)
 	}
+}
+
+// hold waits d, or until Close starts. It reports false if the client went
+// away meanwhile.
+func (x *exchange) hold(d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-x.p.closing:
+		case <-x.r.Context().Done():
+		}
+	}
+	return x.r.Context().Err() == nil
 }
 
 // forward sends r to the target as the client sent it: same method, path,
