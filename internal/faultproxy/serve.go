@@ -124,6 +124,15 @@ func (p *Proxy) forward(r *http.Request) (*http.Response, error) {
 	out.URL.Host = p.target.Host
 	out.Host = r.Host
 	out.Close = false
+	if r.ContentLength > 0 {
+		// After Content-Length bytes the transport reads the body once
+		// more, to check that it ends. If the server has answered by then
+		// and the proxy written the header, http.Server has closed the
+		// incoming body, the read fails, and the transport drops the
+		// connection and with it the rest of the answer (a 200 cut short
+		// to the client). The limit ends the body without that read.
+		out.Body = readCloser{io.LimitReader(r.Body, r.ContentLength), r.Body}
+	}
 	removeHopHeaders(out.Header)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header.Set("User-Agent", "") // keep Go's default one out
@@ -181,6 +190,7 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, prefix []byte) {
 			break
 		}
 		if err != nil {
+			println("faultproxy DEBUG copy error:", err.Error(), resp.StatusCode, resp.ContentLength, fmt.Sprint(resp.Header))
 			// The server broke off: break off too, rather than let the
 			// client take a short body for a whole one.
 			panic(http.ErrAbortHandler)
