@@ -74,7 +74,9 @@
 // The local servers now and then lose a ReceiveMessage response on a closed
 // connection, and its messages come back only after their visibility
 // timeout. A child that makes no progress for 8 s gives up; the parent runs
-// it again on a fresh queue (at most twice) and counts the retries.
+// it again on a fresh queue (at most twice) and counts the retries. Through
+// the latency proxies such a response reaches the side cut short (a 200
+// whose body ends early); the child gives up on it at once, the same way.
 package main
 
 import (
@@ -151,6 +153,7 @@ type result struct {
 	PeakRSSKiB  int64   `json:"peak_rss_kib"`
 	Handled     int     `json:"handled"` // handler calls, repeats included
 	Stalled     bool    `json:"stalled"`
+	Lost        string  `json:"lost,omitempty"` // the response lost, if that stalled it
 	// Calls counts the SDK operations until the last deletion, by service
 	// and operation ("S3 GetObject"); a retried operation counts once.
 	Calls map[string]int `json:"calls"`
@@ -291,7 +294,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 						return fmt.Errorf("run %d, %s, %s: stalled three times", r+1, name, wl)
 					}
 					retries++
-					fmt.Fprintf(stderr, "run %d %-11s %s: stalled (no progress for %v); again on a fresh queue\n", r+1, name, wl, stallAfter)
+					why := fmt.Sprintf("no progress for %v", stallAfter)
+					if res.Lost != "" {
+						why = "lost a response: " + res.Lost
+					}
+					fmt.Fprintf(stderr, "run %d %-11s %s: stalled (%s); again on a fresh queue\n", r+1, name, wl, why)
 				}
 				fmt.Fprintf(stderr, "run %d %-11s %s: %.0f msgs/s, %.2f ms CPU/msg, peak RSS %.1f MiB, drain %.2fs, %d handler calls, calls %v\n",
 					r+1, name, wl, res.msgsPerSec(), res.cpuMsPerMsg(), res.peakMiB(), res.DrainSecs, res.Handled, res.Calls)
@@ -681,7 +688,11 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	stalled, err := t.wait()
 	if err != nil {
-		return err
+		if !lostResponse(err) {
+			return err
+		}
+		stalled = true // the parent runs it again, as after a stall
+		r.Lost = err.Error()
 	}
 	end := time.Now()
 	r.CPUSecs = (cpuTime() - cpu0).Seconds()
@@ -697,6 +708,12 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	// exits without waiting for them.
 	return json.NewEncoder(stdout).Encode(r)
 }
+
+// lostResponse reports whether err is a response the servers broke off (see
+// the package documentation). Through the latency proxies it arrives as a
+// body cut short, which the SDK does not retry; its messages are invisible
+// until their visibility timeout either way.
+func lostResponse(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }
 
 // cpuTime returns the user and system CPU time the process has used.
 func cpuTime() time.Duration {
