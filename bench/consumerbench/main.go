@@ -93,7 +93,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -209,6 +211,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sqsLatency := fs.Duration("sqs-latency", 0, "latency added to every SQS request of the sides, by a proxy in front of the SQS server")
 	s3Latency := fs.Duration("s3-latency", 0, "latency added to every S3 request of the sides, by a proxy in front of the S3 server")
 	proxy := fs.Bool("proxy", false, "send the sides' requests through the proxies even with no latency (implied by a latency)")
+	profiles := fs.String("cpuprofile", "", "write a CPU profile of every child into this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -283,7 +286,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			for _, name := range order {
 				var res result
 				for attempt := 0; ; attempt++ {
-					res, err = runSide(ctx, self, net, sqsc, s3c, sender, bucket, name, wl)
+					profile := ""
+					if *profiles != "" {
+						profile = filepath.Join(*profiles, fmt.Sprintf("%s-%s-%v-run%d.pprof", name, strings.ReplaceAll(fmtSize(wl.size), " ", ""), wl.delay, r+1))
+					}
+					res, err = runSide(ctx, self, net, sqsc, s3c, sender, bucket, name, wl, profile)
 					if err != nil {
 						return fmt.Errorf("run %d, %s, %s: %w", r+1, name, wl, err)
 					}
@@ -317,9 +324,9 @@ func (wl workload) String() string {
 }
 
 // runSide fills a fresh queue, runs one side on it in a child process whose
-// requests take net, and checks that the queue and the bucket are empty
-// afterwards.
-func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s3c *s3.Client, sender *sqsx.Client, bucket, name string, wl workload) (result, error) {
+// requests take net (and that writes a CPU profile to profile, if not
+// empty), and checks that the queue and the bucket are empty afterwards.
+func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s3c *s3.Client, sender *sqsx.Client, bucket, name string, wl workload, profile string) (result, error) {
 	var r result
 	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{
 		QueueName:  aws.String(fmt.Sprintf("consumerbench-%s-%d", name, time.Now().UnixNano()%1e9)),
@@ -335,7 +342,7 @@ func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s
 	}
 	side := strings.TrimSuffix(name, "-aa")
 	cmd := exec.CommandContext(ctx, self, "-side", side, "-queue", queue, "-bucket", bucket,
-		"-size", strconv.FormatInt(wl.size, 10), "-n", strconv.Itoa(wl.n), "-delay", wl.delay.String())
+		"-size", strconv.FormatInt(wl.size, 10), "-n", strconv.Itoa(wl.n), "-delay", wl.delay.String(), "-cpuprofile", profile)
 	cmd.Env = append(append(os.Environ(), childEnv+"=1"), net.env()...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -652,6 +659,7 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	size := fs.Int64("size", 0, "the payload size")
 	n := fs.Int64("n", 0, "the number of messages")
 	delay := fs.Duration("delay", 0, "the handler delay")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the side's run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -680,6 +688,17 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	r.BaseRSSKiB = benchutil.ProcStatusKiB("VmRSS:")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cpu0 := cpuTime()
 	t.start = time.Now()
 	t.progress = t.start
