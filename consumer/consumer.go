@@ -173,6 +173,11 @@ type run struct {
 	bytes    *countedSem         // bytes of bodies held
 	held     atomic.Int64        // messages received and not yet handled to their outcome
 	handlers *semaphore.Weighted // handler calls
+	// queued counts the messages received whose handler has not started
+	// (being read, or waiting for bytes or a handler), running the handler
+	// calls in progress: a receiver's wait for a fuller batch ends when
+	// handlers run with none queued (see waitSlots).
+	queued, running atomic.Int64
 
 	hb         *heartbeat
 	acks, viss *batcher
@@ -364,6 +369,7 @@ func (r *run) receive() {
 			return
 		}
 		if len(ds) > 0 {
+			r.queued.Add(int64(len(ds)))
 			r.dispatch(ds)
 		}
 	}
@@ -371,20 +377,40 @@ func (r *run) receive() {
 
 // fillWait is the longest a receiver waits for a fuller batch. The
 // messages the Consumer holds keep its handlers busy meanwhile: a receiver
-// waits only while at least Capacity - fill messages are held.
+// waits only while at least Capacity - fill messages are held, and only
+// while some of them wait for a handler (see waitSlots).
 const fillWait = 20 * time.Millisecond
 
+// fillPoll is how often a receiver waiting for a fuller batch checks
+// whether its handlers are about to run dry.
+const fillPoll = time.Millisecond
+
 // waitSlots acquires up to k more slots, waiting at most fillWait, and
-// returns how many it got.
+// returns how many it got. It stops waiting once handlers run and no
+// received message waits to follow them: their slots then free one at a
+// time, at the handlers' pace, and the handlers would go idle for the
+// rest of the wait and the receive's round trip. Slots that free all at
+// once (quick handlers, a batch just handled) are still gathered.
 func (r *run) waitSlots(k int) int {
-	ctx, cancel := context.WithTimeout(r.ctx, fillWait)
-	defer cancel()
+	deadline := time.Now().Add(fillWait)
 	got := 0
-	for got < k && r.slots.Acquire(ctx, 1) == nil {
-		got++
+	for got < k && !r.runningDry() {
+		ctx, cancel := context.WithTimeout(r.ctx, min(time.Until(deadline), fillPoll))
+		err := r.slots.Acquire(ctx, 1)
+		cancel()
+		switch {
+		case err == nil:
+			got++
+		case r.ctx.Err() != nil || !time.Now().Before(deadline):
+			return got
+		}
 	}
 	return got
 }
+
+// runningDry reports whether handlers run with no received message queued
+// to follow them.
+func (r *run) runningDry() bool { return r.running.Load() > 0 && r.queued.Load() == 0 }
 
 // fatal reports whether a receive error means the queue cannot be read at
 // all, so that retrying is pointless.
@@ -459,6 +485,7 @@ func (r *run) enqueue(group string, item []*delivery) {
 					for _, d := range it {
 						r.release(d)
 					}
+					r.queued.Add(-int64(len(it)))
 					r.unhold(len(it))
 				}
 			}
@@ -478,6 +505,8 @@ func (r *run) unhold(n int) {
 // failed.
 func (r *run) process(ds []*delivery) (failed bool) {
 	defer r.unhold(len(ds))
+	queued := int64(len(ds)) // until the handler starts, or they are settled
+	defer func() { r.queued.Add(-queued) }()
 	all := ds
 	defer func() {
 		for _, d := range all {
@@ -502,6 +531,10 @@ func (r *run) process(ds []*delivery) (failed bool) {
 		return false
 	}
 	defer r.handlers.Release(1)
+	r.running.Add(1)
+	defer r.running.Add(-1)
+	r.queued.Add(-queued)
+	queued = 0
 	if r.ctx.Err() != nil {
 		for _, d := range ds {
 			r.release(d)

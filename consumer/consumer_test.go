@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/payload"
@@ -847,5 +848,77 @@ func TestSharedPayloadNotDeleted(t *testing.T) {
 				t.Errorf("expect one GetObject per payload (4), got %d", n)
 			}
 		})
+	}
+}
+
+// TestWaitSlotsStopsWhenHandlersRunDry checks the receiver's wait for a
+// fuller batch: it gathers free slots while received messages wait for a
+// handler or no handler runs, and does not wait at all while handlers run
+// with none queued to follow them (their slots would free one at a time and
+// the handlers go idle meanwhile).
+func TestWaitSlotsStopsWhenHandlersRunDry(t *testing.T) {
+	cases := []struct {
+		name            string
+		running, queued int64
+		want            int
+	}{
+		{"handlers run, messages queued", 2, 3, 5},
+		{"no handler runs", 0, 0, 5},
+		{"handlers run dry", 2, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &run{ctx: context.Background(), slots: semaphore.NewWeighted(20)}
+			if !r.slots.TryAcquire(15) { // 5 free
+				t.Fatal("setup")
+			}
+			r.running.Store(tc.running)
+			r.queued.Store(tc.queued)
+			if got := r.waitSlots(5); got != tc.want {
+				t.Errorf("expect %d slots gathered, got %d", tc.want, got)
+			}
+			if held := 15 + tc.want; !r.slots.TryAcquire(int64(20 - held)) {
+				t.Errorf("expect %d slots held in all", held)
+			}
+		})
+	}
+}
+
+// TestQueuedAndRunningBalance checks that the counters the fill wait reads
+// go back to zero once every message is handled, failed, or released in a
+// FIFO group after a failure.
+func TestQueuedAndRunningBalance(t *testing.T) {
+	e := newEnv(t)
+	for i := range 6 {
+		e.send(fifoURL, fmt.Sprint(i), "g")
+	}
+	for i := range 6 {
+		e.send(queueURL, fmt.Sprint(i), "")
+	}
+	var runs []*run
+	var mu sync.Mutex
+	c := e.consumer()
+	for _, url := range []string{queueURL, fifoURL} {
+		var once sync.Once
+		base := e.count(EventStarted)
+		stop := start(t, func(ctx context.Context) error {
+			return c.Run(ctx, url, func(ctx context.Context, m *Message) error {
+				once.Do(func() { mu.Lock(); runs = append(runs, m.d.r); mu.Unlock() })
+				if m.Body == "2" {
+					return errors.New("fails") // on the FIFO queue, releases the rest of the group
+				}
+				return nil
+			})
+		})
+		waitFor(t, "handlers", func() bool { return e.count(EventStarted) >= base+3 })
+		if url == fifoURL {
+			waitFor(t, "the failure", func() bool { return e.count(EventRetry) >= 1 })
+		}
+		stop()
+	}
+	for _, r := range runs {
+		if q, n := r.queued.Load(), r.running.Load(); q != 0 || n != 0 {
+			t.Errorf("expect no message queued or running after Run, got %d queued, %d running", q, n)
+		}
 	}
 }

@@ -12,6 +12,7 @@
 //	scripts/servers.sh start && source .servers/env
 //	go run ./bench/consumerbench
 //	go run ./bench/consumerbench -sizes 300KiB -delays 20ms -runs 5
+//	go run ./bench/consumerbench -sqs-latency 10ms -s3-latency 20ms
 //
 // # Sides
 //
@@ -57,10 +58,25 @@
 // next messages' work, and a full acknowledgement pipeline slows the handlers
 // (back-pressure), so they are inside its messages/s.
 //
+// # Latency
+//
+// The local servers answer in well under a millisecond, where a request to
+// SQS or S3 in AWS takes milliseconds to tens of milliseconds. With
+// -sqs-latency or -s3-latency, the parent starts a proxy
+// (internal/faultproxy) in front of each server that holds every request
+// for that long before forwarding it, and points the children at the
+// proxies, so that every side pays the same latency on every request. The
+// untimed filling of the queues and the parent's checks go straight to the
+// servers. The proxies run in the parent, so their CPU is not in the
+// children's; -proxy routes the sides through them with no latency, to
+// measure what the proxying itself costs.
+//
 // The local servers now and then lose a ReceiveMessage response on a closed
 // connection, and its messages come back only after their visibility
 // timeout. A child that makes no progress for 8 s gives up; the parent runs
-// it again on a fresh queue (at most twice) and counts the retries.
+// it again on a fresh queue (at most twice) and counts the retries. Through
+// the latency proxies such a response reaches the side cut short (a 200
+// whose body ends early); the child gives up on it at once, the same way.
 package main
 
 import (
@@ -68,6 +84,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/crc32"
@@ -76,7 +93,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -99,6 +118,7 @@ import (
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/consumer"
 	"github.com/sqsx/sqsx/internal/benchutil"
+	"github.com/sqsx/sqsx/internal/faultproxy"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -135,6 +155,7 @@ type result struct {
 	PeakRSSKiB  int64   `json:"peak_rss_kib"`
 	Handled     int     `json:"handled"` // handler calls, repeats included
 	Stalled     bool    `json:"stalled"`
+	Lost        string  `json:"lost,omitempty"` // the response lost, if that stalled it
 	// Calls counts the SDK operations until the last deletion, by service
 	// and operation ("S3 GetObject"); a retried operation counts once.
 	Calls map[string]int `json:"calls"`
@@ -187,6 +208,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	delaysFlag := fs.String("delays", "0ms,20ms", "comma-separated handler delays")
 	runs := fs.Int("runs", 3, "how many times to run every side on every workload")
 	aa := fs.Bool("aa", true, "run the consumer side twice in every run (an A/A pair)")
+	sqsLatency := fs.Duration("sqs-latency", 0, "latency added to every SQS request of the sides, by a proxy in front of the SQS server")
+	s3Latency := fs.Duration("s3-latency", 0, "latency added to every S3 request of the sides, by a proxy in front of the S3 server")
+	proxy := fs.Bool("proxy", false, "send the sides' requests through the proxies even with no latency (implied by a latency)")
+	profiles := fs.String("cpuprofile", "", "write a CPU profile of every child into this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -221,6 +246,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		names = append(names, "consumer-aa")
 	}
 
+	net, err := startNetwork(*sqsLatency, *s3Latency, *proxy)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
 	sqsc, s3c, err := loadClients(ctx)
 	if err != nil {
 		return err
@@ -256,7 +286,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			for _, name := range order {
 				var res result
 				for attempt := 0; ; attempt++ {
-					res, err = runSide(ctx, self, sqsc, s3c, sender, bucket, name, wl)
+					profile := ""
+					if *profiles != "" {
+						profile = filepath.Join(*profiles, fmt.Sprintf("%s-%s-%v-run%d.pprof", name, strings.ReplaceAll(fmtSize(wl.size), " ", ""), wl.delay, r+1))
+					}
+					res, err = runSide(ctx, self, net, sqsc, s3c, sender, bucket, name, wl, profile)
 					if err != nil {
 						return fmt.Errorf("run %d, %s, %s: %w", r+1, name, wl, err)
 					}
@@ -267,7 +301,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 						return fmt.Errorf("run %d, %s, %s: stalled three times", r+1, name, wl)
 					}
 					retries++
-					fmt.Fprintf(stderr, "run %d %-11s %s: stalled (no progress for %v); again on a fresh queue\n", r+1, name, wl, stallAfter)
+					why := fmt.Sprintf("no progress for %v", stallAfter)
+					if res.Lost != "" {
+						why = "lost a response: " + res.Lost
+					}
+					fmt.Fprintf(stderr, "run %d %-11s %s: stalled (%s); again on a fresh queue\n", r+1, name, wl, why)
 				}
 				fmt.Fprintf(stderr, "run %d %-11s %s: %.0f msgs/s, %.2f ms CPU/msg, peak RSS %.1f MiB, drain %.2fs, %d handler calls, calls %v\n",
 					r+1, name, wl, res.msgsPerSec(), res.cpuMsPerMsg(), res.peakMiB(), res.DrainSecs, res.Handled, res.Calls)
@@ -275,8 +313,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "consumerbench: %s/%s, GOMAXPROCS %d, %d run(s), %s, %.0fs, %d stalled child(ren) run again\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), *runs, time.Now().UTC().Format(time.RFC3339), time.Since(start).Seconds(), retries)
+	fmt.Fprintf(stdout, "consumerbench: %s/%s, GOMAXPROCS %d, %d run(s), %s, %.0fs, %d stalled child(ren) run again; network: %s\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), *runs, time.Now().UTC().Format(time.RFC3339), time.Since(start).Seconds(), retries, net)
 	printTables(stdout, wls, names, results)
 	return nil
 }
@@ -285,9 +323,10 @@ func (wl workload) String() string {
 	return fmt.Sprintf("%s × %d, %v handler", fmtSize(wl.size), wl.n, wl.delay)
 }
 
-// runSide fills a fresh queue, runs one side on it in a child process, and
-// checks that the queue and the bucket are empty afterwards.
-func runSide(ctx context.Context, self string, sqsc *sqs.Client, s3c *s3.Client, sender *sqsx.Client, bucket, name string, wl workload) (result, error) {
+// runSide fills a fresh queue, runs one side on it in a child process whose
+// requests take net (and that writes a CPU profile to profile, if not
+// empty), and checks that the queue and the bucket are empty afterwards.
+func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s3c *s3.Client, sender *sqsx.Client, bucket, name string, wl workload, profile string) (result, error) {
 	var r result
 	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{
 		QueueName:  aws.String(fmt.Sprintf("consumerbench-%s-%d", name, time.Now().UnixNano()%1e9)),
@@ -303,13 +342,17 @@ func runSide(ctx context.Context, self string, sqsc *sqs.Client, s3c *s3.Client,
 	}
 	side := strings.TrimSuffix(name, "-aa")
 	cmd := exec.CommandContext(ctx, self, "-side", side, "-queue", queue, "-bucket", bucket,
-		"-size", strconv.FormatInt(wl.size, 10), "-n", strconv.Itoa(wl.n), "-delay", wl.delay.String())
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+		"-size", strconv.FormatInt(wl.size, 10), "-n", strconv.Itoa(wl.n), "-delay", wl.delay.String(), "-cpuprofile", profile)
+	cmd.Env = append(append(os.Environ(), childEnv+"=1"), net.env()...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	before := net.sqsRequests()
 	out, err := cmd.Output()
 	if err != nil {
 		return r, fmt.Errorf("child: %w\n%s", err, stderr.Bytes())
+	}
+	if net.sqs != nil && net.sqsRequests() == before {
+		return r, errors.New("the child's SQS requests did not go through the proxy")
 	}
 	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
 		return r, fmt.Errorf("child: %w (output %q)", err, out)
@@ -327,6 +370,73 @@ func runSide(ctx context.Context, self string, sqsc *sqs.Client, s3c *s3.Client,
 		return r, fmt.Errorf("%d payload objects left in the bucket (first %s)", len(left.Contents), aws.ToString(left.Contents[0].Key))
 	}
 	return r, nil
+}
+
+// network is the way the sides' requests go: straight to the servers, or
+// through a proxy in front of each that adds a latency to every request.
+// The parent's own requests (filling the queues, checking the bucket) go
+// straight, untimed.
+type network struct {
+	sqsLatency, s3Latency time.Duration
+	sqs, s3               *faultproxy.Proxy // nil when straight
+}
+
+// startNetwork starts the proxies if a latency is set or proxy is.
+func startNetwork(sqsLatency, s3Latency time.Duration, proxy bool) (*network, error) {
+	n := &network{sqsLatency: sqsLatency, s3Latency: s3Latency}
+	if sqsLatency < 0 || s3Latency < 0 {
+		return nil, fmt.Errorf("negative latency (SQS %v, S3 %v)", sqsLatency, s3Latency)
+	}
+	if !proxy && sqsLatency == 0 && s3Latency == 0 {
+		return n, nil
+	}
+	start := func(env string, latency time.Duration) (*faultproxy.Proxy, error) {
+		target := os.Getenv(env)
+		if target == "" {
+			return nil, fmt.Errorf("a latency needs the server's endpoint in %s", env)
+		}
+		return faultproxy.New(target, func(o *faultproxy.Options) { o.Latency = latency })
+	}
+	var err error
+	if n.sqs, err = start("AWS_ENDPOINT_URL_SQS", sqsLatency); err != nil {
+		return nil, err
+	}
+	if n.s3, err = start("AWS_ENDPOINT_URL_S3", s3Latency); err != nil {
+		n.sqs.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// env returns the environment that points a child at the proxies.
+func (n *network) env() []string {
+	if n.sqs == nil {
+		return nil
+	}
+	return []string{"AWS_ENDPOINT_URL_SQS=" + n.sqs.URL(), "AWS_ENDPOINT_URL_S3=" + n.s3.URL()}
+}
+
+// sqsRequests returns how many requests the SQS proxy has received.
+func (n *network) sqsRequests() int64 {
+	if n.sqs == nil {
+		return 0
+	}
+	return n.sqs.Stats().Requests
+}
+
+func (n *network) String() string {
+	if n.sqs == nil {
+		return "straight to the servers"
+	}
+	return fmt.Sprintf("through proxies adding %v to every SQS and %v to every S3 request", n.sqsLatency, n.s3Latency)
+}
+
+// Close stops the proxies.
+func (n *network) Close() {
+	if n.sqs != nil {
+		n.sqs.Close()
+		n.s3.Close()
+	}
 }
 
 // emptyBucket deletes every object in bucket.
@@ -549,6 +659,7 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	size := fs.Int64("size", 0, "the payload size")
 	n := fs.Int64("n", 0, "the number of messages")
 	delay := fs.Duration("delay", 0, "the handler delay")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the side's run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -577,6 +688,17 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	r.BaseRSSKiB = benchutil.ProcStatusKiB("VmRSS:")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cpu0 := cpuTime()
 	t.start = time.Now()
 	t.progress = t.start
@@ -585,7 +707,11 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	stalled, err := t.wait()
 	if err != nil {
-		return err
+		if !lostResponse(err) {
+			return err
+		}
+		stalled = true // the parent runs it again, as after a stall
+		r.Lost = err.Error()
 	}
 	end := time.Now()
 	r.CPUSecs = (cpuTime() - cpu0).Seconds()
@@ -601,6 +727,12 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	// exits without waiting for them.
 	return json.NewEncoder(stdout).Encode(r)
 }
+
+// lostResponse reports whether err is a response the servers broke off (see
+// the package documentation). Through the latency proxies it arrives as a
+// body cut short, which the SDK does not retry; its messages are invisible
+// until their visibility timeout either way.
+func lostResponse(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }
 
 // cpuTime returns the user and system CPU time the process has used.
 func cpuTime() time.Duration {

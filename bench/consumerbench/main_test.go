@@ -34,9 +34,27 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 1 KiB | 5ms | raw-each |", "| 300 KiB | 5ms | consumer |", "| 300 KiB | 5ms | raw-careful |"} {
+	for _, want := range []string{"| 1 KiB | 5ms | raw-each |", "| 300 KiB | 5ms | consumer |", "| 300 KiB | 5ms | raw-careful |", "network: straight to the servers"} {
 		if !strings.Contains(out.String(), want) {
-			t.Errorf("expect a row %q, got\n%s", want, out.String())
+			t.Errorf("expect %q, got\n%s", want, out.String())
+		}
+	}
+}
+
+// TestSmokeLatency runs every side once through the latency proxies (run
+// fails if a side's requests bypass them).
+func TestSmokeLatency(t *testing.T) {
+	testenv.Require(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-sizes", "300KiB", "-n", "10", "-delays", "0ms", "-runs", "1", "-aa=false",
+		"-sqs-latency", "2ms", "-s3-latency", "3ms"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 300 KiB | 0s | raw-each |", "| 300 KiB | 0s | raw-careful |", "| 300 KiB | 0s | consumer |",
+		"network: through proxies adding 2ms to every SQS and 3ms to every S3 request"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("expect %q, got\n%s", want, out.String())
 		}
 	}
 }

@@ -84,6 +84,16 @@
 // The SDK logs a warning when it cannot drain a truncated response; set
 // Logger to logging.Nop{} in the client's options to keep test output clean.
 //
+// # Latency
+//
+// [Options.Latency] delays every request before it is forwarded (or answered
+// with a fault), as a network round trip to a real service would. Local
+// servers answer in well under a millisecond, so a client's pipelining and
+// batching have nothing to hide there; bench/consumerbench puts a proxy with
+// a latency in front of each service to measure them as they would run
+// against AWS. The delay is a lower bound on each request's time, not a
+// model of bandwidth or of connection setup.
+//
 // # Memory and streaming
 //
 // Requests and responses that get no fault stream through: a 100 MiB object

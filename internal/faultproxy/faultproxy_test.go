@@ -602,6 +602,104 @@ func TestClose(t *testing.T) {
 	})
 }
 
+// TestLatency checks that every request waits Options.Latency before it
+// reaches the server or gets its fault. Only lower bounds are asserted: a
+// loaded machine makes any request slower, never faster.
+func TestLatency(t *testing.T) {
+	t.Run("delays every request", func(t *testing.T) {
+		const latency = 100 * time.Millisecond
+		var mu sync.Mutex
+		var arrived []time.Time
+		b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			arrived = append(arrived, time.Now())
+			mu.Unlock()
+			io.Copy(w, r.Body)
+		}))
+		defer b.Close()
+		p := startProxy(t, b.URL, func(o *Options) { o.Latency = latency })
+		p.Inject(func(r *http.Request) bool { return r.URL.Path == "/refused" }, ErrorBefore, 1)
+		c := &http.Client{Transport: &http.Transport{Proxy: nil}} // keep-alive: later requests reuse the connection
+		for i, tc := range []struct {
+			method, path, body string
+			status             int
+		}{
+			{http.MethodGet, "/a", "", http.StatusOK},
+			{http.MethodPut, "/b", "a body", http.StatusOK},
+			{http.MethodGet, "/c", "", http.StatusOK},
+			{http.MethodGet, "/refused", "", http.StatusServiceUnavailable},
+		} {
+			req, _ := http.NewRequest(tc.method, p.URL()+tc.path, strings.NewReader(tc.body))
+			start := time.Now()
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			elapsed := time.Since(start)
+			if resp.StatusCode != tc.status || (tc.status == http.StatusOK && string(got) != tc.body) {
+				t.Errorf("%s %s: expect %d %q, got %d %q", tc.method, tc.path, tc.status, tc.body, resp.StatusCode, got)
+			}
+			if elapsed < latency {
+				t.Errorf("%s %s: expect at least %v, took %v", tc.method, tc.path, latency, elapsed)
+			}
+			mu.Lock()
+			if tc.status == http.StatusOK && len(arrived) == i+1 {
+				if d := arrived[i].Sub(start); d < latency {
+					t.Errorf("%s %s: expect the server to see it after at least %v, saw it after %v", tc.method, tc.path, latency, d)
+				}
+			}
+			mu.Unlock()
+		}
+		mu.Lock()
+		if len(arrived) != 3 {
+			t.Errorf("expect 3 requests at the server, got %d", len(arrived))
+		}
+		mu.Unlock()
+		if st := p.Stats(); st.Requests != 4 || st.Modes[None] != 3 || st.Modes[ErrorBefore] != 1 {
+			t.Errorf("expect 3 pass-throughs and one ErrorBefore, got %+v", st)
+		}
+	})
+	t.Run("client gone", func(t *testing.T) {
+		b := newBackend(t)
+		p := startProxy(t, b.URL, func(o *Options) { o.Latency = time.Hour })
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+"/blob?n=10", nil)
+		if _, err := newClient().Do(req); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("expect the deadline to pass, got %v", err)
+		}
+		waitStats(t, p, func(st Stats) bool { return st.Modes[None] == 1 })
+		if n := len(b.seen()); n != 0 {
+			t.Errorf("expect the request not forwarded, the server saw %d", n)
+		}
+	})
+	t.Run("Close cuts it short", func(t *testing.T) {
+		b := newBackend(t)
+		p, err := New(b.URL, func(o *Options) { o.Latency = time.Hour })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan outcome)
+		go func() { got <- do(t, newClient(), http.MethodGet, p.URL()+"/blob?n=10", nil, nil) }()
+		waitStats(t, p, func(st Stats) bool { return st.Requests == 1 })
+		done := make(chan error, 1)
+		go func() { done <- p.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("expect a clean close, got %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Close waited out the latency")
+		}
+		if o := <-got; o.err != nil || len(o.body) != 10 {
+			t.Errorf("expect the request forwarded and answered, got %d bytes, %v", len(o.body), o.err)
+		}
+	})
+}
+
 func TestNewValidation(t *testing.T) {
 	cases := map[string]struct {
 		target string
@@ -619,6 +717,7 @@ func TestNewValidation(t *testing.T) {
 		"negative buffer":  {"http://127.0.0.1:80", func(o *Options) { o.MaxBuffer = -1 }},
 		"unknown mode":     {"http://127.0.0.1:80", func(o *Options) { o.Rules = []Rule{{Modes: []Mode{numModes}, Rate: 0.5}} }},
 		"negative timeout": {"http://127.0.0.1:80", func(o *Options) { o.CloseTimeout = -1 }},
+		"negative latency": {"http://127.0.0.1:80", func(o *Options) { o.Latency = -1 }},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

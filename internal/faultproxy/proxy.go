@@ -72,6 +72,15 @@ type Options struct {
 	// MaxEvents is how many recent faults Events keeps; negative keeps
 	// none. Default DefaultMaxEvents.
 	MaxEvents int
+
+	// Latency delays every request by this long before the proxy forwards
+	// it or answers it with a fault: the round trip to a service in another
+	// host, which loopback servers answer without. Benchmarks use it to see
+	// what a client's pipelining hides; it is not a fault and counts in no
+	// Stats. Close cuts the wait short, and a request whose client goes away
+	// while it waits is not forwarded (it counts under None). Zero adds
+	// none.
+	Latency time.Duration
 }
 
 func (o *Options) resolve() {
@@ -106,6 +115,9 @@ func (o *Options) validate() error {
 	if o.CloseTimeout < 0 {
 		err = errors.Join(err, fmt.Errorf("CloseTimeout %v is negative", o.CloseTimeout))
 	}
+	if o.Latency < 0 {
+		err = errors.Join(err, fmt.Errorf("Options.Latency %v is negative", o.Latency))
+	}
 	return errors.Join(err, validateRules(o.Rules))
 }
 
@@ -122,7 +134,8 @@ type Proxy struct {
 	// the requests that did not finish in time.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// closing is closed when Close starts, ending SlowAfter's waits.
+	// closing is closed when Close starts, ending SlowAfter's and
+	// Latency's waits.
 	closing   chan struct{}
 	closeOnce sync.Once
 	closeErr  error

@@ -37,6 +37,10 @@ func (x *exchange) count(mode Mode, upstreamErr bool) {
 // serve answers the request in mode x.d.mode, or as near as it can get.
 func (x *exchange) serve() {
 	w, r, mode := x.w, x.r, x.d.mode
+	if !x.hold(x.p.opts.Latency) {
+		x.count(None, false) // the client went away; nobody to answer
+		return
+	}
 	switch mode {
 	case ErrorBefore, Forbidden:
 		// Read the body as a server that rejects a request does, so that the
@@ -80,15 +84,9 @@ func (x *exchange) serve() {
 		x.count(mode, false)
 		reset(w)
 	case SlowAfter:
-		t := time.NewTimer(x.p.opts.SlowDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-x.p.closing:
-		case <-r.Context().Done():
-		}
+		held := x.hold(x.p.opts.SlowDelay)
 		x.count(mode, false)
-		if r.Context().Err() == nil {
+		if held {
 			copyResponse(w, resp, nil)
 		}
 	case Truncate:
@@ -101,6 +99,21 @@ func (x *exchange) serve() {
 	}
 }
 
+// hold waits d, or until Close starts. It reports false if the client went
+// away meanwhile.
+func (x *exchange) hold(d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-x.p.closing:
+		case <-x.r.Context().Done():
+		}
+	}
+	return x.r.Context().Err() == nil
+}
+
 // forward sends r to the target as the client sent it: same method, path,
 // query, headers (but the hop-by-hop ones) and body, and the same Host, which
 // SigV4 signs.
@@ -111,6 +124,15 @@ func (p *Proxy) forward(r *http.Request) (*http.Response, error) {
 	out.URL.Host = p.target.Host
 	out.Host = r.Host
 	out.Close = false
+	if r.ContentLength > 0 {
+		// After Content-Length bytes the transport reads the body once
+		// more, to check that it ends. If the server has answered by then
+		// and the proxy written the header, http.Server has closed the
+		// incoming body, the read fails, and the transport drops the
+		// connection and with it the rest of the answer (a 200 cut short
+		// to the client). The limit ends the body without that read.
+		out.Body = readCloser{io.LimitReader(r.Body, r.ContentLength), r.Body}
+	}
 	removeHopHeaders(out.Header)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header.Set("User-Agent", "") // keep Go's default one out
@@ -168,6 +190,7 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, prefix []byte) {
 			break
 		}
 		if err != nil {
+			println("faultproxy DEBUG copy error:", err.Error(), resp.StatusCode, resp.ContentLength, fmt.Sprint(resp.Header))
 			// The server broke off: break off too, rather than let the
 			// client take a short body for a whole one.
 			panic(http.ErrAbortHandler)
