@@ -97,7 +97,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,7 +222,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		sizes = append(sizes, n)
 	}
-	counts, err := parseCounts(*nFlag, sizes)
+	counts, err := benchutil.ParseCounts(*nFlag, sizes, defaultCount)
 	if err != nil {
 		return err
 	}
@@ -288,7 +287,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				for attempt := 0; ; attempt++ {
 					profile := ""
 					if *profiles != "" {
-						profile = filepath.Join(*profiles, fmt.Sprintf("%s-%s-%v-run%d.pprof", name, strings.ReplaceAll(fmtSize(wl.size), " ", ""), wl.delay, r+1))
+						profile = filepath.Join(*profiles, fmt.Sprintf("%s-%s-%v-run%d.pprof", name, strings.ReplaceAll(benchutil.FormatSize(wl.size), " ", ""), wl.delay, r+1))
 					}
 					res, err = runSide(ctx, self, net, sqsc, s3c, sender, bucket, name, wl, profile)
 					if err != nil {
@@ -320,7 +319,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func (wl workload) String() string {
-	return fmt.Sprintf("%s × %d, %v handler", fmtSize(wl.size), wl.n, wl.delay)
+	return fmt.Sprintf("%s × %d, %v handler", benchutil.FormatSize(wl.size), wl.n, wl.delay)
 }
 
 // runSide fills a fresh queue, runs one side on it in a child process whose
@@ -953,48 +952,6 @@ func (l *rawLoop) careful(ctx context.Context, t *tally, msgs []sqstypes.Message
 
 // ---- tables ----
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func medianOf(rs []result, f func(result) float64) float64 {
-	xs := make([]float64, len(rs))
-	for i, r := range rs {
-		xs[i] = f(r)
-	}
-	return median(xs)
-}
-
-// spread formats the median of f over rs and its min–max.
-func spread(rs []result, f func(result) float64, format string) string {
-	xs := make([]float64, len(rs))
-	for i, r := range rs {
-		xs[i] = f(r)
-	}
-	if len(xs) == 1 {
-		return fmt.Sprintf(format, xs[0])
-	}
-	return fmt.Sprintf(format+" ("+format+"–"+format+")", median(xs), slices.Min(xs), slices.Max(xs))
-}
-
-// ratio formats the median over the runs of a's msgs/s over b's in the same
-// run, with each run's ratio.
-func ratio(a, b []result) string {
-	var xs []float64
-	var each []string
-	for i := range a {
-		x := a[i].msgsPerSec() / b[i].msgsPerSec()
-		xs = append(xs, x)
-		each = append(each, fmt.Sprintf("%.2f", x))
-	}
-	return fmt.Sprintf("%.2f (%s)", median(xs), strings.Join(each, ", "))
-}
-
 func printTables(w io.Writer, wls []workload, names []string, results []map[string][]result) {
 	fmt.Fprintln(w, "Median of the runs (min–max). msgs/s: messages over the time until the last handler returned; CPU: the child's user+system time until the last deletion, per message; drain: time until the last deletion.")
 	fmt.Fprintln(w)
@@ -1003,11 +960,11 @@ func printTables(w io.Writer, wls []workload, names []string, results []map[stri
 	for i, wl := range wls {
 		for _, name := range names {
 			rs := results[i][name]
-			fmt.Fprintf(w, "| %s | %v | %s | %d | %s | %s | %s | %s | %.2f | %.2f |\n", fmtSize(wl.size), wl.delay, name, wl.n,
-				spread(rs, result.msgsPerSec, "%.0f"), spread(rs, result.cpuMsPerMsg, "%.2f"),
-				spread(rs, result.peakMiB, "%.1f"), spread(rs, func(r result) float64 { return r.DrainSecs }, "%.2f"),
-				medianOf(rs, func(r result) float64 { return r.callsPerMsg("SQS") }),
-				medianOf(rs, func(r result) float64 { return r.callsPerMsg("S3") }))
+			fmt.Fprintf(w, "| %s | %v | %s | %d | %s | %s | %s | %s | %.2f | %.2f |\n", benchutil.FormatSize(wl.size), wl.delay, name, wl.n,
+				benchutil.Spread(rs, result.msgsPerSec, "%.0f"), benchutil.Spread(rs, result.cpuMsPerMsg, "%.2f"),
+				benchutil.Spread(rs, result.peakMiB, "%.1f"), benchutil.Spread(rs, func(r result) float64 { return r.DrainSecs }, "%.2f"),
+				benchutil.MedianOf(rs, func(r result) float64 { return r.callsPerMsg("SQS") }),
+				benchutil.MedianOf(rs, func(r result) float64 { return r.callsPerMsg("S3") }))
 		}
 	}
 	fmt.Fprintln(w)
@@ -1021,14 +978,14 @@ func printTables(w io.Writer, wls []workload, names []string, results []map[stri
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "|---|---:|"+strings.Repeat("---:|", len(pairs)))
 	for i, wl := range wls {
-		fmt.Fprintf(w, "| %s | %v |", fmtSize(wl.size), wl.delay)
+		fmt.Fprintf(w, "| %s | %v |", benchutil.FormatSize(wl.size), wl.delay)
 		for _, p := range pairs {
 			a, b := results[i][p[0]], results[i][p[1]]
 			if len(a) == 0 || len(b) == 0 {
 				fmt.Fprint(w, " – |")
 				continue
 			}
-			fmt.Fprintf(w, " %s |", ratio(a, b))
+			fmt.Fprintf(w, " %s |", benchutil.Ratios(a, b, result.msgsPerSec))
 		}
 		fmt.Fprintln(w)
 	}
@@ -1071,42 +1028,14 @@ func (c *opCounter) snapshot() map[string]int {
 	return maps.Clone(c.n)
 }
 
-func parseCounts(s string, sizes []int64) ([]int, error) {
-	out := make([]int, len(sizes))
-	if s == "" {
-		for i, size := range sizes {
-			switch {
-			case size <= 1<<10:
-				out[i] = 4000
-			case size <= 300<<10:
-				out[i] = 600
-			default:
-				out[i] = 60
-			}
-		}
-		return out, nil
-	}
-	fs := strings.Split(s, ",")
-	if len(fs) != 1 && len(fs) != len(sizes) {
-		return nil, fmt.Errorf("-n has %d counts for %d sizes", len(fs), len(sizes))
-	}
-	for i := range sizes {
-		f := fs[min(i, len(fs)-1)]
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("invalid count %q", f)
-		}
-		out[i] = n
-	}
-	return out, nil
-}
-
-func fmtSize(n int64) string {
+// defaultCount is how many messages a side sends of each size unless -n
+// says.
+func defaultCount(size int64) int {
 	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
+	case size <= 1<<10:
+		return 4000
+	case size <= 300<<10:
+		return 600
 	}
-	return fmt.Sprintf("%d B", n)
+	return 60
 }

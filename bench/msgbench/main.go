@@ -79,7 +79,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -201,7 +200,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	counts, err := parseCounts(*nFlag, sizes)
+	counts, err := benchutil.ParseCounts(*nFlag, sizes, defaultCount)
 	if err != nil {
 		fail(err)
 	}
@@ -295,17 +294,17 @@ func runParent(ctx context.Context, names []string, sizes []int64, counts []int,
 				cmd.Stderr = os.Stderr
 				out, err := cmd.Output()
 				if err != nil {
-					return fmt.Errorf("run %d, side %s, size %s: %w", run+1, name, fmtSize(size), err)
+					return fmt.Errorf("run %d, side %s, size %s: %w", run+1, name, benchutil.FormatSize(size), err)
 				}
 				var r result
 				if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
 					return fmt.Errorf("side %s: %w (output %q)", name, err, out)
 				}
 				if !r.Verified {
-					return fmt.Errorf("side %s, size %s: a received body did not match", name, fmtSize(size))
+					return fmt.Errorf("side %s, size %s: a received body did not match", name, benchutil.FormatSize(size))
 				}
 				fmt.Fprintf(os.Stderr, "run %d %-5s %7s: %d msgs, %.2f ms/msg, %s/msg allocated, peak RSS %.1f MiB, %d receive calls (%d empty), %d stalled groups, %.1fs\n",
-					run+1, name, fmtSize(size), r.Messages, r.nsPerMsg()/1e6, fmtBytes(r.allocPerMsg()),
+					run+1, name, benchutil.FormatSize(size), r.Messages, r.nsPerMsg()/1e6, fmtBytes(r.allocPerMsg()),
 					float64(r.PeakRSSKiB)/1024, r.ReceiveCall, r.EmptyRecv, r.Stalled, r.WallSecs)
 				results[i][name] = append(results[i][name], r)
 			}
@@ -317,37 +316,6 @@ func runParent(ctx context.Context, names []string, sizes []int64, counts []int,
 	return nil
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// medianOf returns the median of f over rs.
-func medianOf(rs []result, f func(result) float64) float64 {
-	xs := make([]float64, len(rs))
-	for i, r := range rs {
-		xs[i] = f(r)
-	}
-	return median(xs)
-}
-
-// ratios formats the median of side/raw of f over the runs, each run's
-// ratio in parentheses.
-func ratios(rs, raw []result, f func(result) float64) string {
-	var each []string
-	var xs []float64
-	for i := range rs {
-		x := f(rs[i]) / f(raw[i])
-		xs = append(xs, x)
-		each = append(each, fmt.Sprintf("%.2f", x))
-	}
-	return fmt.Sprintf("%.2f (%s)", median(xs), strings.Join(each, ", "))
-}
-
 func printTables(names []string, sizes []int64, results []map[string][]result) {
 	fmt.Println("Medians of the runs. Times are ms per message (send + receive + delete), over the groups that did not stall.")
 	fmt.Println()
@@ -356,20 +324,20 @@ func printTables(names []string, sizes []int64, results []map[string][]result) {
 	for i, size := range sizes {
 		for _, name := range names {
 			rs := results[i][name]
-			nsMsg := medianOf(rs, result.nsPerMsg)
-			peak := medianOf(rs, func(r result) float64 { return float64(r.PeakRSSKiB) / 1024 })
+			nsMsg := benchutil.MedianOf(rs, result.nsPerMsg)
+			peak := benchutil.MedianOf(rs, func(r result) float64 { return float64(r.PeakRSSKiB) / 1024 })
 			over := "–"
 			if size >= 1<<20 {
-				over = fmt.Sprintf("%.2f", medianOf(rs, func(r result) float64 { return float64((r.PeakRSSKiB-r.BaseRSSKiB)*1024) / float64(size) }))
+				over = fmt.Sprintf("%.2f", benchutil.MedianOf(rs, func(r result) float64 { return float64((r.PeakRSSKiB-r.BaseRSSKiB)*1024) / float64(size) }))
 			}
 			var empty []string
 			for _, r := range rs {
 				empty = append(empty, strconv.Itoa(r.Stalled))
 			}
 			fmt.Printf("| %s | %s | %d | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %.1f | %s | %s |\n",
-				fmtSize(size), name, rs[0].Messages, 1e9/nsMsg, float64(size)/(1<<20)*1e9/nsMsg, nsMsg/1e6,
-				medianOf(rs, result.sendPerMsg)/1e6, medianOf(rs, result.recvPerMsg)/1e6, medianOf(rs, result.delPerMsg)/1e6,
-				fmtBytes(medianOf(rs, result.allocPerMsg)),
+				benchutil.FormatSize(size), name, rs[0].Messages, 1e9/nsMsg, float64(size)/(1<<20)*1e9/nsMsg, nsMsg/1e6,
+				benchutil.MedianOf(rs, result.sendPerMsg)/1e6, benchutil.MedianOf(rs, result.recvPerMsg)/1e6, benchutil.MedianOf(rs, result.delPerMsg)/1e6,
+				fmtBytes(benchutil.MedianOf(rs, result.allocPerMsg)),
 				peak, over, strings.Join(empty, ", "))
 		}
 	}
@@ -393,11 +361,11 @@ func printTables(names []string, sizes []int64, results []map[string][]result) {
 				// The A/A pair: the same side twice in one run.
 				raw, base = results[i][a], a
 			}
-			fmt.Printf("| %s | %s/%s | %s | %s | %s | %s | %s | %s |\n", fmtSize(size), name, base,
-				ratios(rs, raw, result.nsPerMsg), ratios(rs, raw, result.sendPerMsg),
-				ratios(rs, raw, result.recvPerMsg), ratios(rs, raw, result.delPerMsg),
-				ratios(rs, raw, result.allocPerMsg),
-				ratios(rs, raw, func(r result) float64 { return float64(r.PeakRSSKiB) }))
+			fmt.Printf("| %s | %s/%s | %s | %s | %s | %s | %s | %s |\n", benchutil.FormatSize(size), name, base,
+				benchutil.Ratios(rs, raw, result.nsPerMsg), benchutil.Ratios(rs, raw, result.sendPerMsg),
+				benchutil.Ratios(rs, raw, result.recvPerMsg), benchutil.Ratios(rs, raw, result.delPerMsg),
+				benchutil.Ratios(rs, raw, result.allocPerMsg),
+				benchutil.Ratios(rs, raw, func(r result) float64 { return float64(r.PeakRSSKiB) }))
 		}
 	}
 }
@@ -794,51 +762,6 @@ func parseSizes(s string) ([]int64, error) {
 	return out, nil
 }
 
-func parseCounts(s string, sizes []int64) ([]int, error) {
-	out := make([]int, len(sizes))
-	if s == "" {
-		for i, size := range sizes {
-			switch {
-			case size <= 1<<10:
-				out[i] = 2000
-			case size <= 300<<10:
-				out[i] = 500
-			case size <= 10<<20:
-				out[i] = 60
-			default:
-				out[i] = 10
-			}
-		}
-		return out, nil
-	}
-	fs := strings.Split(s, ",")
-	if len(fs) != 1 && len(fs) != len(sizes) {
-		return nil, fmt.Errorf("-n has %d counts for %d sizes", len(fs), len(sizes))
-	}
-	for i := range sizes {
-		f := fs[0]
-		if len(fs) > 1 {
-			f = fs[i]
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("invalid count %q", f)
-		}
-		out[i] = n
-	}
-	return out, nil
-}
-
-func fmtSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 func fmtBytes(b float64) string {
 	switch {
 	case b >= 1<<20:
@@ -847,4 +770,18 @@ func fmtBytes(b float64) string {
 		return fmt.Sprintf("%.1f KiB", b/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", b)
+}
+
+// defaultCount is how many messages a side sends of each size unless -n
+// says.
+func defaultCount(size int64) int {
+	switch {
+	case size <= 1<<10:
+		return 2000
+	case size <= 300<<10:
+		return 500
+	case size <= 10<<20:
+		return 60
+	}
+	return 10
 }
