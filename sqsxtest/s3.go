@@ -244,16 +244,9 @@ func (f *S3) putObject(params *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
 	if aws.ToString(params.Bucket) == "" || aws.ToString(params.Key) == "" {
 		return nil, &smithy.GenericAPIError{Code: "InvalidRequest", Message: "Bucket and Key are required", Fault: smithy.FaultClient}
 	}
-	var body []byte
-	if params.Body != nil {
-		var err error
-		if body, err = io.ReadAll(params.Body); err != nil {
-			return nil, err
-		}
-	}
-	if params.ContentLength != nil && *params.ContentLength != int64(len(body)) {
-		return nil, &smithy.GenericAPIError{Code: "IncompleteBody",
-			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *params.ContentLength, len(body)), Fault: smithy.FaultClient}
+	body, err := readBody(params.Body, params.ContentLength)
+	if err != nil {
+		return nil, err
 	}
 	alg, value, err := requestChecksum(params.ChecksumAlgorithm, checksumFields{
 		params.ChecksumCRC32, params.ChecksumCRC32C, params.ChecksumCRC64NVME, params.ChecksumSHA1, params.ChecksumSHA256,
@@ -518,16 +511,9 @@ func (f *S3) uploadPart(params *s3.UploadPartInput) (*s3.UploadPartOutput, error
 	if n < 1 || n > 10000 {
 		return nil, &smithy.GenericAPIError{Code: "InvalidArgument", Message: fmt.Sprintf("Part number must be an integer between 1 and 10000, is %d", n), Fault: smithy.FaultClient}
 	}
-	var body []byte
-	if params.Body != nil {
-		var err error
-		if body, err = io.ReadAll(params.Body); err != nil {
-			return nil, err
-		}
-	}
-	if params.ContentLength != nil && *params.ContentLength != int64(len(body)) {
-		return nil, &smithy.GenericAPIError{Code: "IncompleteBody",
-			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *params.ContentLength, len(body)), Fault: smithy.FaultClient}
+	body, err := readBody(params.Body, params.ContentLength)
+	if err != nil {
+		return nil, err
 	}
 	// S3 requires the part checksum of an upload created with an algorithm;
 	// the SDK computes it when the input names the algorithm.
@@ -660,4 +646,21 @@ func (f *S3) abortMultipartUpload(params *s3.AbortMultipartUploadInput) (*s3.Abo
 	}
 	delete(f.uploads, id)
 	return &s3.AbortMultipartUploadOutput{}, nil
+}
+
+// readBody reads the body of a PutObject or UploadPart; a ContentLength
+// that the body does not match is IncompleteBody, as S3 answers.
+func readBody(r io.Reader, contentLength *int64) ([]byte, error) {
+	var body []byte
+	if r != nil {
+		var err error
+		if body, err = io.ReadAll(r); err != nil {
+			return nil, err
+		}
+	}
+	if contentLength != nil && *contentLength != int64(len(body)) {
+		return nil, &smithy.GenericAPIError{Code: "IncompleteBody",
+			Message: fmt.Sprintf("ContentLength is %d, body has %d bytes", *contentLength, len(body)), Fault: smithy.FaultClient}
+	}
+	return body, nil
 }

@@ -577,23 +577,20 @@ func (f *SQS) deleteMessageBatch(params *sqs.DeleteMessageBatchInput) (*sqs.Dele
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	url := aws.ToString(params.QueueUrl)
-	if _, err := f.queueLocked(url); err != nil {
+	done, fails, err := handleBatchLocked(f, url, params.Entries,
+		func(e types.DeleteMessageBatchRequestEntry) (*string, string) {
+			return e.Id, aws.ToString(e.ReceiptHandle)
+		},
+		func(m *message, _ types.DeleteMessageBatchRequestEntry) error {
+			f.removeLocked(m)
+			return nil
+		})
+	if err != nil {
 		return nil, err
 	}
-	entries := params.Entries
-	if err := checkBatchShape(len(entries), func(i int) string { return aws.ToString(entries[i].Id) }); err != nil {
-		return nil, err
-	}
-	out := &sqs.DeleteMessageBatchOutput{}
-	for _, e := range entries {
-		m, err := f.messageLocked(url, aws.ToString(e.ReceiptHandle))
-		if err != nil {
-			code, msg := errorCode(err)
-			out.Failed = append(out.Failed, failed(e.Id, code, true, msg))
-			continue
-		}
-		f.removeLocked(m)
-		out.Successful = append(out.Successful, types.DeleteMessageBatchResultEntry{Id: cloneString(e.Id)})
+	out := &sqs.DeleteMessageBatchOutput{Failed: fails}
+	for _, id := range done {
+		out.Successful = append(out.Successful, types.DeleteMessageBatchResultEntry{Id: id})
 	}
 	return out, nil
 }
@@ -605,6 +602,11 @@ func (f *SQS) changeVisibilityLocked(url, handle string, timeout int32) error {
 	if err != nil {
 		return err
 	}
+	return f.setVisibilityLocked(m, timeout)
+}
+
+// setVisibilityLocked sets the visibility timeout of m. f.mu must be held.
+func (f *SQS) setVisibilityLocked(m *message, timeout int32) error {
 	if timeout < 0 || timeout > 43200 {
 		return invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.", timeout)
 	}
@@ -640,24 +642,51 @@ func (f *SQS) ChangeMessageVisibilityBatch(ctx context.Context, params *sqs.Chan
 func (f *SQS) changeMessageVisibilityBatch(params *sqs.ChangeMessageVisibilityBatchInput) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	url := aws.ToString(params.QueueUrl)
-	if _, err := f.queueLocked(url); err != nil {
+	done, fails, err := handleBatchLocked(f, aws.ToString(params.QueueUrl), params.Entries,
+		func(e types.ChangeMessageVisibilityBatchRequestEntry) (*string, string) {
+			return e.Id, aws.ToString(e.ReceiptHandle)
+		},
+		func(m *message, e types.ChangeMessageVisibilityBatchRequestEntry) error {
+			return f.setVisibilityLocked(m, e.VisibilityTimeout)
+		})
+	if err != nil {
 		return nil, err
 	}
-	entries := params.Entries
-	if err := checkBatchShape(len(entries), func(i int) string { return aws.ToString(entries[i].Id) }); err != nil {
-		return nil, err
-	}
-	out := &sqs.ChangeMessageVisibilityBatchOutput{}
-	for _, e := range entries {
-		if err := f.changeVisibilityLocked(url, aws.ToString(e.ReceiptHandle), e.VisibilityTimeout); err != nil {
-			code, msg := errorCode(err)
-			out.Failed = append(out.Failed, failed(e.Id, code, true, msg))
-			continue
-		}
-		out.Successful = append(out.Successful, types.ChangeMessageVisibilityBatchResultEntry{Id: cloneString(e.Id)})
+	out := &sqs.ChangeMessageVisibilityBatchOutput{Failed: fails}
+	for _, id := range done {
+		out.Successful = append(out.Successful, types.ChangeMessageVisibilityBatchResultEntry{Id: id})
 	}
 	return out, nil
+}
+
+// handleBatchLocked applies do to the message of each entry of a batch of
+// receipt handles on the queue at url (key gives an entry's id and
+// handle), after checking the queue and the batch's shape as SQS does. It
+// returns the ids of the entries done and a Failed entry for each handle
+// that names no message in flight or that do refused. f.mu must be held.
+func handleBatchLocked[E any](f *SQS, url string, entries []E, key func(E) (*string, string), do func(*message, E) error) ([]*string, []types.BatchResultErrorEntry, error) {
+	if _, err := f.queueLocked(url); err != nil {
+		return nil, nil, err
+	}
+	if err := checkBatchShape(len(entries), func(i int) string { id, _ := key(entries[i]); return aws.ToString(id) }); err != nil {
+		return nil, nil, err
+	}
+	var done []*string
+	var fails []types.BatchResultErrorEntry
+	for _, e := range entries {
+		id, handle := key(e)
+		m, err := f.messageLocked(url, handle)
+		if err == nil {
+			err = do(m, e)
+		}
+		if err != nil {
+			code, msg := errorCode(err)
+			fails = append(fails, failed(id, code, true, msg))
+			continue
+		}
+		done = append(done, cloneString(id))
+	}
+	return done, fails, nil
 }
 
 // GetQueueAttributes returns the attributes AttributeNames asks for ("All"
