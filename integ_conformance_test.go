@@ -2,12 +2,8 @@ package sqsx_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -326,7 +322,7 @@ func TestIntegSomeAttributes(t *testing.T) {
 				raw := rec.last(t, us[0].MessageID)
 				all := maps.Clone(attrs)
 				maps.Copy(all, raw.MessageAttributes) // and the marker, if any
-				if got, want := aws.ToString(raw.MD5OfMessageAttributes), attributesMD5(all); got != want {
+				if got, want := aws.ToString(raw.MD5OfMessageAttributes), sqsx.AttributesMD5(all); got != want {
 					t.Fatalf("expect %s's MD5 of all attributes, %s (known deviation), got %s", it.env.Backend, want, got)
 				}
 				return
@@ -341,7 +337,7 @@ func TestIntegSomeAttributes(t *testing.T) {
 			}
 			raw := rec.last(t, aws.ToString(m.MessageId))
 			got := aws.ToString(raw.MD5OfMessageAttributes)
-			if want := attributesMD5(raw.MessageAttributes); got != want {
+			if want := sqsx.AttributesMD5(raw.MessageAttributes); got != want {
 				t.Fatalf("expect the MD5 of the attributes returned, %s, got %s", want, got)
 			}
 			it.delete(m)
@@ -383,29 +379,4 @@ func (r *recordingSQS) last(t *testing.T, id string) types.Message {
 	}
 	t.Fatalf("SQS returned no message %s", id)
 	return types.Message{}
-}
-
-// attributesMD5 returns the MD5 of message attributes as SQS computes
-// MD5OfMessageAttributes: for each attribute, by name, the name, the data
-// type, a transport byte (1 string, 2 binary) and the value, each but the
-// transport byte preceded by its length as 4 bytes, big-endian.
-func attributesMD5(attrs map[string]types.MessageAttributeValue) string {
-	h := md5.New()
-	put := func(b []byte) {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
-		h.Write(b)
-	}
-	for _, name := range slices.Sorted(maps.Keys(attrs)) {
-		a := attrs[name]
-		put([]byte(name))
-		put([]byte(aws.ToString(a.DataType)))
-		if a.BinaryValue != nil {
-			h.Write([]byte{2})
-			put(a.BinaryValue)
-		} else {
-			h.Write([]byte{1})
-			put([]byte(aws.ToString(a.StringValue)))
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
