@@ -21,9 +21,10 @@ const (
 	// at once.
 	DefaultConcurrency = 10
 
-	// DefaultPrefetch is the default number of messages received ahead of
-	// the handlers, on top of those being handled.
-	DefaultPrefetch = 10
+	// DefaultPrefetchPerHandler is the default number of messages received
+	// ahead of the handlers, on top of those being handled, per unit of
+	// Concurrency: by default Prefetch is 2×Concurrency.
+	DefaultPrefetchPerHandler = 2
 
 	// DefaultMaxInFlightBytes is the default bound, in bytes, on the bodies
 	// a Consumer holds in memory at once, prefetched or being handled:
@@ -110,7 +111,17 @@ type Options struct {
 	// on top of those being handled (for RunBatch, on top of
 	// Concurrency×BatchSize). Receivers wait while the Consumer holds that
 	// many: this is the back-pressure that keeps a slow handler from
-	// leaving messages invisible in memory. Default: DefaultPrefetch.
+	// leaving messages invisible in memory.
+	//
+	// A message holds its place from the receive that asks for it until
+	// its handler returns, so the handlers stay busy only while Prefetch
+	// covers the receive and the payload read: with Concurrency handlers
+	// of duration H and a receive plus read of duration R, that takes
+	// about Concurrency×R/H. The default keeps them busy up to R = 2H (in
+	// AWS a receive and a GET take tens of milliseconds); a larger value
+	// holds more messages invisible to other consumers of the queue, and
+	// MaxInFlightBytes bounds their bodies whatever the count. Measured in
+	// docs/benchmarks.md. Default: DefaultPrefetchPerHandler×Concurrency.
 	Prefetch int
 
 	// MaxInFlightBytes bounds the bytes of message bodies the Consumer
@@ -128,9 +139,11 @@ type Options struct {
 	// returns, and with Go's default GOGC the heap may grow to about twice
 	// what is live before the collector runs: to bound the process's
 	// memory, set a memory limit (GOMEMLIMIT, or debug.SetMemoryLimit) of
-	// about MaxInFlightBytes plus 64 MiB plus what the rest of the program
-	// needs. Measured in docs/benchmarks.md: with the default bound, peak
-	// RSS 287-420 MiB without a limit, at most 320 MiB with GOMEMLIMIT=320MiB.
+	// MaxInFlightBytes plus what the rest of the program needs plus a few
+	// tens of MiB, and below the RSS you must stay within, since RSS also
+	// counts memory the limit does not. Measured in docs/benchmarks.md on
+	// 10 MiB payloads with the default bound (256 MiB): peak RSS 250-461
+	// MiB without a limit, at most 309 MiB with GOMEMLIMIT=300MiB.
 	MaxInFlightBytes int64
 
 	// MaxPayloadSize is the largest payload Run and RunBatch read into
@@ -240,8 +253,8 @@ func (o *Options) resolveDefaults() {
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.Prefetch == 0 {
-		o.Prefetch = DefaultPrefetch
+	if o.Prefetch == 0 && o.Concurrency > 0 {
+		o.Prefetch = DefaultPrefetchPerHandler * o.Concurrency
 	}
 	if o.MaxInFlightBytes == 0 {
 		o.MaxInFlightBytes = DefaultMaxInFlightBytes
