@@ -13,6 +13,7 @@
 //	go run ./bench/consumerbench
 //	go run ./bench/consumerbench -sizes 300KiB -delays 20ms -runs 5
 //	go run ./bench/consumerbench -sqs-latency 10ms -s3-latency 20ms
+//	go run ./bench/consumerbench -b-prefetch 10   # consumer-aa with Prefetch 10: an A/B pair
 //
 // # Sides
 //
@@ -36,7 +37,7 @@
 //     DeleteObjects, and receives again.
 //   - consumer: consumer.New on an sqsx.Client with default Options except
 //     the bucket, and default consumer Options (Receivers 2, Concurrency 10,
-//     Prefetch 10, MaxInFlightBytes 256 MiB, AckInterval 1 s), Run with the
+//     Prefetch 20, MaxInFlightBytes 256 MiB, AckInterval 1 s), Run with the
 //     handler.
 //
 // The queue is filled before the child starts, with sqsx's SendMessageBatch
@@ -207,6 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	delaysFlag := fs.String("delays", "0ms,20ms", "comma-separated handler delays")
 	runs := fs.Int("runs", 3, "how many times to run every side on every workload")
 	aa := fs.Bool("aa", true, "run the consumer side twice in every run (an A/A pair)")
+	bPrefetch := fs.Int("b-prefetch", 0, "run the second consumer side (consumer-aa) with this Options.Prefetch instead of the default: an A/B pair")
 	sqsLatency := fs.Duration("sqs-latency", 0, "latency added to every SQS request of the sides, by a proxy in front of the SQS server")
 	s3Latency := fs.Duration("s3-latency", 0, "latency added to every S3 request of the sides, by a proxy in front of the S3 server")
 	proxy := fs.Bool("proxy", false, "send the sides' requests through the proxies even with no latency (implied by a latency)")
@@ -243,6 +245,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	names := slices.Clone(sides)
 	if *aa {
 		names = append(names, "consumer-aa")
+	}
+	if *bPrefetch < 0 || *bPrefetch > 0 && !*aa {
+		return fmt.Errorf("-b-prefetch %d: needs -aa and a count of at least 1", *bPrefetch)
+	}
+	childArgs := map[string][]string{}
+	if *bPrefetch > 0 {
+		childArgs["consumer-aa"] = []string{"-prefetch", strconv.Itoa(*bPrefetch)}
 	}
 
 	net, err := startNetwork(*sqsLatency, *s3Latency, *proxy)
@@ -289,7 +298,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					if *profiles != "" {
 						profile = filepath.Join(*profiles, fmt.Sprintf("%s-%s-%v-run%d.pprof", name, strings.ReplaceAll(benchutil.FormatSize(wl.size), " ", ""), wl.delay, r+1))
 					}
-					res, err = runSide(ctx, self, net, sqsc, s3c, sender, bucket, name, wl, profile)
+					res, err = runSide(ctx, self, net, sqsc, s3c, sender, bucket, name, childArgs[name], wl, profile)
 					if err != nil {
 						return fmt.Errorf("run %d, %s, %s: %w", r+1, name, wl, err)
 					}
@@ -314,6 +323,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "consumerbench: %s/%s, GOMAXPROCS %d, %d run(s), %s, %.0fs, %d stalled child(ren) run again; network: %s\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), *runs, time.Now().UTC().Format(time.RFC3339), time.Since(start).Seconds(), retries, net)
+	if *bPrefetch > 0 {
+		fmt.Fprintf(stdout, "consumer-aa runs with Prefetch %d, consumer with the default: an A/B pair, not A/A.\n\n", *bPrefetch)
+	}
 	printTables(stdout, wls, names, results)
 	return nil
 }
@@ -325,7 +337,7 @@ func (wl workload) String() string {
 // runSide fills a fresh queue, runs one side on it in a child process whose
 // requests take net (and that writes a CPU profile to profile, if not
 // empty), and checks that the queue and the bucket are empty afterwards.
-func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s3c *s3.Client, sender *sqsx.Client, bucket, name string, wl workload, profile string) (result, error) {
+func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s3c *s3.Client, sender *sqsx.Client, bucket, name string, args []string, wl workload, profile string) (result, error) {
 	var r result
 	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{
 		QueueName:  aws.String(fmt.Sprintf("consumerbench-%s-%d", name, time.Now().UnixNano()%1e9)),
@@ -340,8 +352,9 @@ func runSide(ctx context.Context, self string, net *network, sqsc *sqs.Client, s
 		return r, fmt.Errorf("filling the queue: %w", err)
 	}
 	side := strings.TrimSuffix(name, "-aa")
-	cmd := exec.CommandContext(ctx, self, "-side", side, "-queue", queue, "-bucket", bucket,
-		"-size", strconv.FormatInt(wl.size, 10), "-n", strconv.Itoa(wl.n), "-delay", wl.delay.String(), "-cpuprofile", profile)
+	args = append([]string{"-side", side, "-queue", queue, "-bucket", bucket,
+		"-size", strconv.FormatInt(wl.size, 10), "-n", strconv.Itoa(wl.n), "-delay", wl.delay.String(), "-cpuprofile", profile}, args...)
+	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Env = append(append(os.Environ(), childEnv+"=1"), net.env()...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -659,6 +672,7 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int64("n", 0, "the number of messages")
 	delay := fs.Duration("delay", 0, "the handler delay")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the side's run to this file")
+	prefetch := fs.Int("prefetch", 0, "the consumer's Options.Prefetch (0: the default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -677,7 +691,7 @@ func runChild(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		start = func(ctx context.Context, t *tally) error { return startConsumer(ctx, client, *queue, t) }
+		start = func(ctx context.Context, t *tally) error { return startConsumer(ctx, client, *queue, *prefetch, t) }
 	default:
 		return fmt.Errorf("unknown side %q", *side)
 	}
@@ -743,8 +757,9 @@ func cpuTime() time.Duration {
 }
 
 // startConsumer starts the Consumer on queue.
-func startConsumer(ctx context.Context, client *sqsx.Client, queue string, t *tally) error {
+func startConsumer(ctx context.Context, client *sqsx.Client, queue string, prefetch int, t *tally) error {
 	c, err := consumer.New(client, func(o *consumer.Options) {
+		o.Prefetch = prefetch // 0: the default
 		o.Hooks.OnEvent = func(e consumer.Event) {
 			if e.Type == consumer.EventAcked {
 				t.deletedIDs(e.MessageID)
