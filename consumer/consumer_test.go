@@ -506,6 +506,39 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	}
 }
 
+// With the default Prefetch the Consumer holds 2×Concurrency messages ahead
+// of its busy handlers, and no more.
+func TestDefaultPrefetchIsTwiceConcurrency(t *testing.T) {
+	checkNoLeak(t)
+	e := newEnv(t)
+	const n = 20
+	for i := range n {
+		e.send(queueURL, fmt.Sprint("m", i), "")
+	}
+	c := e.consumer(func(o *Options) {
+		o.Receivers = 2
+		o.Concurrency = 3
+	})
+	release := make(chan struct{})
+	stop := start(t, func(ctx context.Context) error {
+		return c.Run(ctx, queueURL, func(ctx context.Context, m *Message) error {
+			<-release
+			return nil
+		})
+	})
+	const held = 3 + 2*3
+	waitFor(t, "the prefetch", func() bool { return e.count(EventReceived) == held })
+	time.Sleep(200 * time.Millisecond) // the receivers keep polling meanwhile
+	if got := e.count(EventReceived); got != held {
+		t.Errorf("expect %d messages held (3 handled + 6 prefetched), got %d", held, got)
+	}
+	close(release)
+	waitFor(t, "every message acknowledged", func() bool { return e.count(EventAcked) == n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestShutdownTimeoutCancelsHandlers(t *testing.T) {
 	checkNoLeak(t)
 	e := newEnv(t)
