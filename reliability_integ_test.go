@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -22,30 +21,24 @@ import (
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/faultproxy"
 	"github.com/sqsx/sqsx/internal/testenv"
+	"github.com/sqsx/sqsx/internal/testenv/faulty"
 	"github.com/sqsx/sqsx/payload"
 )
 
-// faulty is an integ whose client reaches S3 and SQS through fault proxies.
-type faulty struct {
+// faultyInteg is an integ whose client reaches S3 and SQS through fault
+// proxies.
+type faultyInteg struct {
 	*integ
 	s3p, sqsp *faultproxy.Proxy
-	s3c       *s3.Client
-	sqsc      *sqs.Client
 }
 
-func newFaulty(t *testing.T, queueAttrs map[string]string, optFns ...func(*sqsx.Options)) *faulty {
+func newFaulty(t *testing.T, queueAttrs map[string]string, optFns ...func(*sqsx.Options)) *faultyInteg {
 	t.Helper()
 	it := newInteg(t, false, queueAttrs)
-	f := &faulty{integ: it}
-	f.s3p = faultproxy.Start(t, os.Getenv("AWS_ENDPOINT_URL_S3"), func(o *faultproxy.Options) { o.SlowDelay = 2 * time.Second })
-	f.sqsp = faultproxy.Start(t, os.Getenv("AWS_ENDPOINT_URL_SQS"), func(o *faultproxy.Options) { o.SlowDelay = 2 * time.Second })
-	f.s3c = s3.NewFromConfig(it.env.Config, func(o *s3.Options) {
-		o.UsePathStyle = true
-		o.BaseEndpoint = aws.String(f.s3p.URL())
-	})
-	f.sqsc = sqs.NewFromConfig(it.env.Config, func(o *sqs.Options) { o.BaseEndpoint = aws.String(f.sqsp.URL()) })
+	fe := faulty.Start(t, it.env, faulty.Options{SlowDelay: 2 * time.Second})
+	f := &faultyInteg{integ: it, s3p: fe.S3, sqsp: fe.SQS}
 	fns := append([]func(*sqsx.Options){func(o *sqsx.Options) { o.Bucket = it.bucket }}, optFns...)
-	c, err := sqsx.New(f.sqsc, f.s3c, fns...)
+	c, err := sqsx.New(fe.SQSClient, fe.S3Client, fns...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +48,7 @@ func newFaulty(t *testing.T, queueAttrs map[string]string, optFns ...func(*sqsx.
 
 // queued returns the messages in the queue, read with the plain SDK client
 // (not through the proxy) and made visible again.
-func (f *faulty) queued(n int) []types.Message {
+func (f *faultyInteg) queued(n int) []types.Message {
 	f.t.Helper()
 	ms := testenv.ReceiveAll(f.t, f.env.SQS, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(f.queue), MessageAttributeNames: []string{"All"}, VisibilityTimeout: 1,

@@ -20,15 +20,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/logging"
 
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/internal/faultproxy"
 	"github.com/sqsx/sqsx/internal/testenv"
+	"github.com/sqsx/sqsx/internal/testenv/faulty"
 	"github.com/sqsx/sqsx/payload"
 )
 
@@ -95,39 +94,19 @@ func TestIntegSoak(t *testing.T) {
 
 	bucket := env.Bucket(t)
 	queue := env.Queue(t, false, map[string]string{"VisibilityTimeout": strconv.Itoa(soakVisibility)})
-	faults := []faultproxy.Mode{faultproxy.ErrorBefore, faultproxy.ErrorAfter, faultproxy.ResetAfter,
-		faultproxy.SlowAfter, faultproxy.Truncate, faultproxy.BitFlip}
-	s3Proxy := faultproxy.Start(t, os.Getenv("AWS_ENDPOINT_URL_S3"), func(o *faultproxy.Options) {
-		o.Seed = seed
-		o.SlowDelay = soakSlowDelay
-		o.Rules = []faultproxy.Rule{
-			{Name: "s3 reads", Match: faultproxy.S3("GetObject"), Modes: append(slices.Clip(faults), faultproxy.Forbidden), Rate: soakFaultRate},
-			{Name: "s3 writes", Match: faultproxy.S3(), Modes: faults, Rate: soakFaultRate},
-		}
+	fe := faulty.Start(t, env, faulty.Options{
+		Rate:      soakFaultRate,
+		Modes:     []faultproxy.Mode{faultproxy.ErrorBefore, faultproxy.ErrorAfter, faultproxy.ResetAfter, faultproxy.SlowAfter, faultproxy.Truncate, faultproxy.BitFlip},
+		Seed:      seed,
+		SlowDelay: soakSlowDelay,
 	})
-	sqsProxy := faultproxy.Start(t, os.Getenv("AWS_ENDPOINT_URL_SQS"), func(o *faultproxy.Options) {
-		o.Seed = seed + 1
-		o.SlowDelay = soakSlowDelay
-		o.Rules = []faultproxy.Rule{{Name: "sqs", Match: faultproxy.SQS(), Modes: faults, Rate: soakFaultRate}}
-	})
+	s3Proxy, sqsProxy := fe.S3, fe.SQS
 
 	s := newSoak(soakPlan(seed, n))
-	client, err := sqsx.New(
-		// The SDK's own warnings (a truncated body it could not discard)
-		// are what the faults are for; they would only crowd the log.
-		sqs.NewFromConfig(env.Config, func(o *sqs.Options) {
-			o.BaseEndpoint = aws.String(sqsProxy.URL())
-			o.Logger = logging.Nop{}
-		}),
-		s3.NewFromConfig(env.Config, func(o *s3.Options) {
-			o.UsePathStyle = true
-			o.BaseEndpoint = aws.String(s3Proxy.URL())
-			o.Logger = logging.Nop{}
-		}),
-		func(o *sqsx.Options) {
-			o.Bucket = bucket
-			o.Logger = slog.New(soakLog{s: s})
-		})
+	client, err := sqsx.New(fe.SQSClient, fe.S3Client, func(o *sqsx.Options) {
+		o.Bucket = bucket
+		o.Logger = slog.New(soakLog{s: s})
+	})
 	if err != nil {
 		t.Fatalf("sqsx.New: %v", err)
 	}
@@ -161,14 +140,13 @@ func TestIntegSoak(t *testing.T) {
 	// Drain phase: faults off, receive until every sent message has been
 	// delivered and the queue is empty, duplicates and the messages left
 	// unresolved included.
-	s3Proxy.Disable()
-	sqsProxy.Disable()
+	fe.Disable()
 	s.draining.Store(true)
 	drainDeadline, _ := ctx.Deadline()
 	drainDeadline = drainDeadline.Add(-soakReserve)
 	var left int
 	for {
-		left = soakQueueCount(ctx, env.SQS, queue)
+		left = env.MessageCount(ctx, queue)
 		if left == 0 && len(s.undelivered()) == 0 {
 			break
 		}
@@ -179,7 +157,7 @@ func TestIntegSoak(t *testing.T) {
 	}
 	close(stop)
 	receivers.Wait()
-	left = soakQueueCount(context.Background(), env.SQS, queue)
+	left = env.MessageCount(context.Background(), queue)
 
 	t.Logf("S3 %v", s3Proxy.Stats())
 	t.Logf("SQS %v", sqsProxy.Stats())
@@ -441,37 +419,10 @@ func (s *soak) failed(counter *int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	*counter++
-	for _, p := range reportedPointers(err) {
+	for _, p := range testenv.LeftPointers(err) {
 		s.reported[p] = true
 		s.noteLocked(p.Key, "reported left by: %v", err)
 	}
-}
-
-// reportedPointers returns the objects err says are left in S3: those of
-// every *payload.KeptError, and those of every *payload.Error of a payload
-// delete (the message was deleted, its payload was not).
-func reportedPointers(err error) []payload.Pointer {
-	ps := payload.KeptPointers(err)
-	var walk func(error)
-	walk = func(err error) {
-		if pe, ok := err.(*payload.Error); ok && (pe.Op == "DeleteObject" || pe.Op == "DeleteObjects") && pe.Key != "" {
-			ps = append(ps, payload.Pointer{Bucket: pe.Bucket, Key: pe.Key})
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() error }:
-			if e := u.Unwrap(); e != nil {
-				walk(e)
-			}
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		}
-	}
-	if err != nil {
-		walk(err)
-	}
-	return ps
 }
 
 // receive receives, verifies and deletes messages until stop is closed.
@@ -703,29 +654,6 @@ func (h soakLog) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h soakLog) WithGroup(string) slog.Handler { return h }
-
-// soakQueueCount returns how many messages the queue holds, visible or not,
-// asked directly (without the proxy), or -1 if it cannot tell.
-func soakQueueCount(ctx context.Context, c *sqs.Client, queue string) int {
-	names := []types.QueueAttributeName{
-		types.QueueAttributeNameApproximateNumberOfMessages,
-		types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-	}
-	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queue), AttributeNames: names})
-	if err != nil {
-		return -1
-	}
-	total := 0
-	for _, name := range names {
-		n, err := strconv.Atoi(out.Attributes[string(name)])
-		if err != nil {
-			return -1
-		}
-		total += n
-	}
-	return total
-}
 
 type soakResult struct {
 	bucket        string

@@ -6,42 +6,33 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/sqsx/sqsx"
 	"github.com/sqsx/sqsx/consumer"
 	"github.com/sqsx/sqsx/internal/faultproxy"
+	"github.com/sqsx/sqsx/internal/testenv/faulty"
 	"github.com/sqsx/sqsx/payload"
 )
 
 // newFaultyInteg is newInteg with its client's S3 and SQS requests going
-// through a fault proxy each; the test's own checks (it.env) go direct.
+// through a fault proxy each, which injects only what the test asks for; the
+// test's own checks (it.env) go direct.
 func newFaultyInteg(t *testing.T) (it *integ, s3p, sqsp *faultproxy.Proxy) {
 	t.Helper()
 	it = newInteg(t)
-	s3p = faultproxy.Start(t, os.Getenv("AWS_ENDPOINT_URL_S3"))
-	sqsp = faultproxy.Start(t, os.Getenv("AWS_ENDPOINT_URL_SQS"))
-	s3c := s3.NewFromConfig(it.env.Config, func(o *s3.Options) {
-		o.UsePathStyle = true
-		o.BaseEndpoint = aws.String(s3p.URL())
-	})
-	sqsc := sqs.NewFromConfig(it.env.Config, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsp.URL()) })
-	it.sqs = &countingSQS{SQSAPI: sqsc, calls: map[string]int{}}
-	c, err := sqsx.New(it.sqs, s3c, func(o *sqsx.Options) { o.Bucket = it.bucket })
+	fe := faulty.Start(t, it.env, faulty.Options{})
+	it.sqs = &countingSQS{SQSAPI: fe.SQSClient, calls: map[string]int{}}
+	c, err := sqsx.New(it.sqs, fe.S3Client, func(o *sqsx.Options) { o.Bucket = it.bucket })
 	if err != nil {
 		t.Fatal(err)
 	}
 	it.client = c
-	return it, s3p, sqsp
+	return it, fe.S3, fe.SQS
 }
 
 // recordHandled returns a handler that counts the calls per message id.

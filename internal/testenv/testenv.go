@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -402,6 +403,29 @@ func (c *Clients) Queue(t testing.TB, fifo bool, attrs map[string]string) string
 	url := aws.ToString(out.QueueUrl)
 	t.Cleanup(func() { c.SQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}) })
 	return url
+}
+
+// MessageCount returns how many messages a queue holds, visible, in flight
+// or delayed, or -1 if it cannot tell.
+func (c *Clients) MessageCount(ctx context.Context, queueURL string) int {
+	names := []types.QueueAttributeName{
+		types.QueueAttributeNameApproximateNumberOfMessages,
+		types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+	}
+	out, err := c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: names})
+	if err != nil {
+		return -1
+	}
+	total := 0
+	for _, name := range names {
+		n, err := strconv.Atoi(out.Attributes[string(name)])
+		if err != nil {
+			return -1
+		}
+		total += n
+	}
+	return total
 }
 
 // Receiver is what ReceiveAll needs: *sqs.Client and *sqsx.Client both have it.
