@@ -144,8 +144,15 @@ func isTruncatedBody(t *testing.T, err error) {
 	}
 }
 
-// callTimeout is the deadline of each call: shorter than the SlowAfter delay.
-const callTimeout = 500 * time.Millisecond
+// callTimeout returns the deadline of a call under mode: shorter than the
+// SlowAfter delay for SlowAfter, and long enough for a server under load for
+// the others (500 ms was not, for moto in CI).
+func callTimeout(mode Mode) time.Duration {
+	if mode == SlowAfter {
+		return 500 * time.Millisecond
+	}
+	return 30 * time.Second
+}
 
 // TestIntegPassThrough checks that S3, SQS and SNS work through the proxy
 // unchanged: SigV4 still verifies (the servers check it), bodies arrive
@@ -353,7 +360,7 @@ func TestIntegSQSFaults(t *testing.T) {
 		t.Run(tc.mode.String(), func(t *testing.T) {
 			queue := it.env.Queue(t, false, nil)
 			it.sqsp.Inject(SQS("SendMessage"), tc.mode, 1)
-			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout(tc.mode))
 			defer cancel()
 			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queue, MessageBody: aws.String("m")})
 			tc.check(t, err)
@@ -501,7 +508,7 @@ func TestIntegS3Faults(t *testing.T) {
 		} {
 			key := "put-" + tc.mode.String()
 			it.s3p.Inject(S3("PutObject"), tc.mode, 1)
-			ctx, cancel := context.WithTimeout(ctx, callTimeout)
+			ctx, cancel := context.WithTimeout(ctx, callTimeout(tc.mode))
 			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &it.bucket, Key: &key, Body: bytes.NewReader(body)})
 			cancel()
 			t.Run(tc.mode.String(), func(t *testing.T) {
