@@ -101,12 +101,7 @@ func (m *Metrics) Uploaded(ctx context.Context, bucket string, n int64, d time.D
 	if m == nil {
 		return
 	}
-	if errType == "" {
-		m.uploadedBytes.Add(ctx, n, attrs(AttrBucket, bucket))
-		m.uploadDuration.Record(ctx, d.Seconds(), attrs(AttrBucket, bucket))
-		return
-	}
-	m.uploadDuration.Record(ctx, d.Seconds(), attrs(AttrBucket, bucket, AttrErrorType, errType))
+	transferred(ctx, m.uploadedBytes, m.uploadDuration, bucket, n, d, errType)
 }
 
 // Downloaded records a download of n bytes from bucket that took d, as
@@ -115,12 +110,19 @@ func (m *Metrics) Downloaded(ctx context.Context, bucket string, n int64, d time
 	if m == nil {
 		return
 	}
+	transferred(ctx, m.downloadedBytes, m.downloadDuration, bucket, n, d, errType)
+}
+
+// transferred records a transfer of n bytes that took d: its bytes only if
+// it succeeded (errType empty), its duration either way, with the error
+// type if it failed.
+func transferred(ctx context.Context, bytes metrics.Int64Counter, dur metrics.Float64Histogram, bucket string, n int64, d time.Duration, errType string) {
 	if errType == "" {
-		m.downloadedBytes.Add(ctx, n, attrs(AttrBucket, bucket))
-		m.downloadDuration.Record(ctx, d.Seconds(), attrs(AttrBucket, bucket))
+		bytes.Add(ctx, n, attrs(AttrBucket, bucket))
+		dur.Record(ctx, d.Seconds(), attrs(AttrBucket, bucket))
 		return
 	}
-	m.downloadDuration.Record(ctx, d.Seconds(), attrs(AttrBucket, bucket, AttrErrorType, errType))
+	dur.Record(ctx, d.Seconds(), attrs(AttrBucket, bucket, AttrErrorType, errType))
 }
 
 // ResolveFailed counts a message of destination whose payload could not be
