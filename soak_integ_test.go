@@ -10,7 +10,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,8 +84,8 @@ const (
 // lost answer queues a second copy.
 func TestIntegSoak(t *testing.T) {
 	env := testenv.Require(t)
-	seed := soakEnvInt(t, "SQSX_SOAK_SEED", uint64(time.Now().UnixNano()))
-	n := int(soakEnvInt(t, "SQSX_SOAK_MESSAGES", soakMessages))
+	seed := testenv.EnvUint(t, "SQSX_SOAK_SEED", uint64(time.Now().UnixNano()))
+	n := int(testenv.EnvUint(t, "SQSX_SOAK_MESSAGES", soakMessages))
 	t.Logf("soak: seed %d (rerun with SQSX_SOAK_SEED=%d), %d messages", seed, seed, n)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), soakTimeout)
@@ -755,19 +754,4 @@ func soakFirst(items []string) string {
 		return strings.Join(items, "\n\t")
 	}
 	return strings.Join(items[:max], "\n\t") + fmt.Sprintf("\n\t... and %d more", len(items)-max)
-}
-
-// soakEnvInt returns the value of the environment variable name, or def if
-// it is unset.
-func soakEnvInt(t *testing.T, name string, def uint64) uint64 {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return n
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,13 +85,7 @@ const (
 // or an acknowledgement lost to a fault lets a message come back.
 func TestIntegSoak(t *testing.T) {
 	env := testenv.Require(t)
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("SQSX_SOAK_SEED"); v != "" {
-		var err error
-		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("SQSX_SOAK_SEED=%q: %v", v, err)
-		}
-	}
+	seed := testenv.EnvUint(t, "SQSX_SOAK_SEED", uint64(time.Now().UnixNano()))
 	t.Logf("consumer soak: seed %d (rerun with SQSX_SOAK_SEED=%d), %d messages", seed, seed, csoakMessages)
 
 	bucket := env.Bucket(t)
@@ -144,12 +137,9 @@ func TestIntegSoak(t *testing.T) {
 	faultTime := time.Since(start)
 
 	// Drain: every message handled and the queue empty.
-	left := -1
 	for deadline := time.Now().Add(csoakDrain); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		if s.handled() == csoakMessages {
-			if left = env.MessageCount(ctx, queue); left == 0 {
-				break
-			}
+		if s.handled() == csoakMessages && env.MessageCount(ctx, queue) == 0 {
+			break
 		}
 	}
 	drainTime := time.Since(start) - faultTime
@@ -160,7 +150,7 @@ func TestIntegSoak(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Run did not return within a minute of its context ending")
 	}
-	left = env.MessageCount(context.Background(), queue)
+	left := env.MessageCount(context.Background(), queue)
 	keys := env.Keys(t, bucket)
 
 	t.Logf("S3 %v", fe.S3.Stats())

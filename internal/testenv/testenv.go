@@ -405,6 +405,22 @@ func (c *Clients) Queue(t testing.TB, fifo bool, attrs map[string]string) string
 	return url
 }
 
+// EnvUint returns the value of the environment variable name as an
+// unsigned integer, or def if it is unset; it fails t if the value is not
+// one. The soaks read their seed and size this way.
+func EnvUint(t testing.TB, name string, def uint64) uint64 {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, v, err)
+	}
+	return n
+}
+
 // MessageCount returns how many messages a queue holds, visible, in flight
 // or delayed, or -1 if it cannot tell.
 func (c *Clients) MessageCount(ctx context.Context, queueURL string) int {
