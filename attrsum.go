@@ -20,10 +20,12 @@ var ErrAttributesChecksumMismatch = errors.New("message attributes checksum mism
 // checkAttributesMD5 verifies a received message's attributes against
 // MD5OfMessageAttributes, which the SDK checks only for the body. The
 // attributes decide whether a body is a pointer, so one corrupted on the way
-// could hand a pointer back as a body.
+// could hand a pointer back as a body. An MD5 with no attributes is a
+// mismatch: SQS sends none when it returns no attributes, and an answer
+// corrupted in the key "MessageAttributes" loses them all.
 func checkAttributesMD5(m *types.Message) error {
 	want := aws.ToString(m.MD5OfMessageAttributes)
-	if want == "" || len(m.MessageAttributes) == 0 {
+	if want == "" {
 		return nil
 	}
 	if got := attributesMD5(m.MessageAttributes); got != want {

@@ -346,6 +346,31 @@ func TestIntegSomeAttributes(t *testing.T) {
 	}
 }
 
+// TestIntegNoAttributesReturned receives a message with attributes asking
+// for none of them: SQS returns no attributes and no MD5 of them, which
+// sqsx relies on to tell an answer that lost its attributes on the way (an
+// MD5 with nothing to match) from one that has none.
+func TestIntegNoAttributesReturned(t *testing.T) {
+	it := newInteg(t, false, nil)
+	it.send("body", map[string]types.MessageAttributeValue{
+		"a": {DataType: aws.String("String"), StringValue: aws.String("x")},
+	})
+	rec := &recordingSQS{SQSAPI: it.env.SQS}
+	c, err := sqsx.New(rec, it.env.S3, func(o *sqsx.Options) { o.Bucket = it.bucket })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &sqs.ReceiveMessageInput{QueueUrl: aws.String(it.queue), VisibilityTimeout: 5}
+	m := testenv.ReceiveAll(t, c, in, 1, 30*time.Second)[0]
+	if aws.ToString(m.Body) != "body" || len(m.MessageAttributes) != 0 {
+		t.Fatalf("expect the body without attributes, got %q, %v", aws.ToString(m.Body), m.MessageAttributes)
+	}
+	if raw := rec.last(t, aws.ToString(m.MessageId)); raw.MD5OfMessageAttributes != nil {
+		t.Fatalf("expect no MD5 of attributes with none returned, got %s", aws.ToString(raw.MD5OfMessageAttributes))
+	}
+	it.delete(m)
+}
+
 // recordingSQS records the messages SQS returns to ReceiveMessage.
 type recordingSQS struct {
 	sqsx.SQSAPI

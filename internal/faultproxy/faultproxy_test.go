@@ -602,6 +602,49 @@ func TestClose(t *testing.T) {
 	})
 }
 
+// TestAbortWritesNoAnswer: a request Close aborts ends with the client's
+// connection closed, never with an answer. Close closes the connections
+// right after it cancels the requests, so a handler that returns first
+// would have http.Server answer 200 with an empty body; here the
+// cancellation comes alone, so that the test sees what the handler does.
+func TestAbortWritesNoAnswer(t *testing.T) {
+	for name, hang := range map[string]func(o *Options){
+		"while forwarding": nil,
+		"while holding the answer": func(o *Options) {
+			o.SlowDelay = time.Hour
+			o.Rules = []Rule{{Rate: 1, Modes: []Mode{SlowAfter}}}
+		},
+		"during the latency": func(o *Options) { o.Latency = time.Hour },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := newBackend(t)
+			path := "/hang"
+			if hang != nil {
+				path = "/blob?n=10"
+				defer close(b.release)
+			}
+			p := startProxy(t, b.URL, func(o *Options) {
+				if hang != nil {
+					hang(o)
+				}
+			})
+			got := make(chan outcome, 1)
+			go func() { got <- do(t, newClient(), http.MethodGet, p.URL()+path, nil, nil) }()
+			waitStats(t, p, func(st Stats) bool { return st.Requests == 1 })
+			time.Sleep(50 * time.Millisecond) // into the hang, however loaded
+			p.cancel()
+			select {
+			case o := <-got:
+				if o.err == nil {
+					t.Errorf("expect the client to see the abort, got %d %q", o.status, o.body)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the aborted request never ended")
+			}
+		})
+	}
+}
+
 // TestLatency checks that every request waits Options.Latency before it
 // reaches the server or gets its fault. Only lower bounds are asserted: a
 // loaded machine makes any request slower, never faster.

@@ -38,8 +38,8 @@ func (x *exchange) count(mode Mode, upstreamErr bool) {
 func (x *exchange) serve() {
 	w, r, mode := x.w, x.r, x.d.mode
 	if !x.hold(x.p.opts.Latency) {
-		x.count(None, false) // the client went away; nobody to answer
-		return
+		x.count(None, false) // the client went away, or Close aborted it
+		abort()
 	}
 	switch mode {
 	case ErrorBefore, Forbidden:
@@ -65,8 +65,8 @@ func (x *exchange) serve() {
 	resp, err := x.p.forward(r)
 	if err != nil {
 		if r.Context().Err() != nil {
-			x.count(None, false) // the client went away; nobody to answer
-			return
+			x.count(None, false) // the client went away, or Close aborted it
+			abort()
 		}
 		x.count(None, true)
 		writeError(w, r, x.e.Op, http.StatusBadGateway, None, "faultproxy: forwarding: "+err.Error())
@@ -86,9 +86,10 @@ func (x *exchange) serve() {
 	case SlowAfter:
 		held := x.hold(x.p.opts.SlowDelay)
 		x.count(mode, false)
-		if held {
-			copyResponse(w, resp, nil)
+		if !held {
+			abort()
 		}
+		copyResponse(w, resp, nil)
 	case Truncate:
 		x.truncate(resp)
 	case BitFlip:
@@ -190,10 +191,9 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, prefix []byte) {
 			break
 		}
 		if err != nil {
-			println("faultproxy DEBUG copy error:", err.Error(), resp.StatusCode, resp.ContentLength, fmt.Sprint(resp.Header))
 			// The server broke off: break off too, rather than let the
 			// client take a short body for a whole one.
-			panic(http.ErrAbortHandler)
+			abort()
 		}
 	}
 	for k, vv := range resp.Trailer {
@@ -201,11 +201,19 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, prefix []byte) {
 	}
 }
 
+// abort ends the exchange with the client's connection closed and nothing
+// more written. A handler that merely returned would have http.Server answer
+// 200 with an empty body: when Close aborts a request whose client is still
+// connected, the client would take that for the server's answer.
+func abort() {
+	panic(http.ErrAbortHandler)
+}
+
 // reset closes the client's connection with a TCP RST and nothing written.
 func reset(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		panic(http.ErrAbortHandler) // closes the connection, if not with an RST
+		abort() // closes the connection, if not with an RST
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
@@ -232,12 +240,12 @@ func (x *exchange) truncate(resp *http.Response) {
 	prefix, total, err := readPrefix(resp.Body, x.p.opts.MaxBuffer)
 	if err != nil {
 		x.count(None, true)
-		panic(http.ErrAbortHandler)
+		abort()
 	}
 	x.count(Truncate, false)
 	conn, bw, err := http.NewResponseController(x.w).Hijack()
 	if err != nil {
-		panic(http.ErrAbortHandler)
+		abort()
 	}
 	defer conn.Close()
 	// The client may stop reading; the write must not hang Close.
@@ -264,7 +272,7 @@ func (x *exchange) bitFlip(resp *http.Response) {
 	prefix, err := io.ReadAll(io.LimitReader(resp.Body, x.p.opts.MaxBuffer))
 	if err != nil {
 		x.count(None, true)
-		panic(http.ErrAbortHandler)
+		abort()
 	}
 	if len(prefix) == 0 {
 		x.count(None, false)
