@@ -75,7 +75,7 @@ func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInpu
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.core.Concurrency)
 	for i := range out.Messages {
-		if errs[i] = checkAttributesMD5(&out.Messages[i]); errs[i] != nil {
+		if errs[i] = checkReceived(&out.Messages[i]); errs[i] != nil {
 			c.core.Metrics.ResolveFailed(ctx, offload.Destination(aws.ToString(in.QueueUrl)), UnresolvedCode(errs[i]))
 			if c.opts.Unresolved == UnresolvedFail {
 				return nil, errs[i]

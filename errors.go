@@ -85,7 +85,7 @@ type UnresolvedMessage struct {
 	// Code says why, as a Code constant: CodePayloadNotFound,
 	// CodeBucketNotAllowed, CodeKeyNotAllowed, CodeInvalidPointer,
 	// CodePayloadTooLarge, CodePayloadChecksumMismatch,
-	// CodeAttributesChecksumMismatch,
+	// CodeAttributesChecksumMismatch, CodeMessageIncomplete,
 	// CodePayloadAccessDenied, CodePayloadRejected or CodePayloadUnavailable.
 	Code string
 	// Action is what was done with the message.
@@ -176,6 +176,9 @@ const (
 	// match the MD5OfMessageAttributes SQS sent (a corrupted answer), so
 	// whether its body is a pointer cannot be trusted.
 	CodeAttributesChecksumMismatch = "MessageAttributesChecksumMismatch"
+	// CodeMessageIncomplete: the message lacks its id, receipt handle or
+	// body, which SQS always sends (a corrupted answer).
+	CodeMessageIncomplete = "IncompleteMessage"
 	// CodePayloadAccessDenied: S3 answered 403, which it also does for a
 	// missing key when the reader may not list the bucket.
 	CodePayloadAccessDenied = "PayloadAccessDenied"

@@ -2,7 +2,9 @@ package sqsx
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -650,33 +652,44 @@ func TestResolveMessage(t *testing.T) {
 	}
 }
 
-// TestReceiveMessageChecksAttributesMD5: the SDK checks only the body's MD5.
-// An answer whose reserved attribute was corrupted on the way would hand a
-// pointer back as the body; the attributes' MD5 catches it.
-func TestReceiveMessageChecksAttributesMD5(t *testing.T) {
+// TestReceiveMessageChecksAnswer: the SDK checks only the MD5 of a body
+// that arrived. An answer whose reserved attribute was corrupted on the way
+// would hand a pointer back as the body, one that lost the body an empty
+// message, one that lost a receipt handle a message nobody can acknowledge;
+// sqsx leaves each in the queue, where it is intact.
+func TestReceiveMessageChecksAnswer(t *testing.T) {
 	ptr := javaPointer(testBucket, "k")
 	good := map[string]types.MessageAttributeValue{AttributeName: numberAttr(4)}
 	sum := attributesMD5(good)
 	for name, tc := range map[string]struct {
-		attrs    map[string]types.MessageAttributeValue
-		md5      string
-		resolved bool
+		attrs map[string]types.MessageAttributeValue
+		md5   string
+		lose  func(*types.Message)
+		code  string // "" if the payload resolves
 	}{
-		"intact":                    {good, sum, true},
-		"reserved name corrupted":   {map[string]types.MessageAttributeValue{"ExtendedPayloadSizf": numberAttr(4)}, sum, false},
-		"value corrupted":           {map[string]types.MessageAttributeValue{AttributeName: numberAttr(5)}, sum, false},
-		"no MD5 sent (not checked)": {good, "", true},
+		"intact":                    {good, sum, nil, ""},
+		"reserved name corrupted":   {map[string]types.MessageAttributeValue{"ExtendedPayloadSizf": numberAttr(4)}, sum, nil, CodeAttributesChecksumMismatch},
+		"value corrupted":           {map[string]types.MessageAttributeValue{AttributeName: numberAttr(5)}, sum, nil, CodeAttributesChecksumMismatch},
+		"no MD5 sent (not checked)": {good, "", nil, ""},
 		// A flip in the key "MessageAttributes" makes the decoder drop them
 		// all; SQS sends no MD5 when it returns no attributes.
-		"attributes lost": {nil, sum, false},
+		"attributes lost": {nil, sum, nil, CodeAttributesChecksumMismatch},
+		// A flip in the key "Body": the SDK checks no MD5 without a body.
+		"body lost":           {good, sum, func(m *types.Message) { m.Body = nil }, CodeMessageIncomplete},
+		"receipt handle lost": {good, sum, func(m *types.Message) { m.ReceiptHandle = nil }, CodeMessageIncomplete},
+		"message id lost":     {good, sum, func(m *types.Message) { m.MessageId = nil }, CodeMessageIncomplete},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newTestEnv(t)
 			e.s3.SetObject(testBucket, "k", []byte("body"))
 			e.sqs.ReceiveMessageFn = func(*sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
-				m := types.Message{MessageId: aws.String("m1"), ReceiptHandle: aws.String("h1"), Body: aws.String(ptr), MessageAttributes: maps.Clone(tc.attrs)}
+				m := types.Message{MessageId: aws.String("m1"), ReceiptHandle: aws.String("h1"), Body: aws.String(ptr),
+					MD5OfBody: aws.String(fmt.Sprintf("%x", md5.Sum([]byte(ptr)))), MessageAttributes: maps.Clone(tc.attrs)}
 				if tc.md5 != "" {
 					m.MD5OfMessageAttributes = aws.String(tc.md5)
+				}
+				if tc.lose != nil {
+					tc.lose(&m)
 				}
 				return &sqs.ReceiveMessageOutput{Messages: []types.Message{m}}, nil
 			}
@@ -685,14 +698,14 @@ func TestReceiveMessageChecksAttributesMD5(t *testing.T) {
 				t.Fatal(err)
 			}
 			us := GetUnresolvedMessages(out.ResultMetadata)
-			if tc.resolved {
+			if tc.code == "" {
 				if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != "body" || len(us) != 0 {
 					t.Fatalf("expect the payload, got %d messages, %+v", len(out.Messages), us)
 				}
 				return
 			}
-			if len(out.Messages) != 0 || len(us) != 1 || us[0].Code != CodeAttributesChecksumMismatch || us[0].Action != UnresolvedLeft {
-				t.Fatalf("expect the message left as %s, got %d messages, %+v", CodeAttributesChecksumMismatch, len(out.Messages), us)
+			if len(out.Messages) != 0 || len(us) != 1 || us[0].Code != tc.code || us[0].Action != UnresolvedLeft {
+				t.Fatalf("expect the message left as %s, got %d messages, %+v", tc.code, len(out.Messages), us)
 			}
 		})
 	}

@@ -198,6 +198,8 @@ func UnresolvedCode(err error) string {
 	switch {
 	case errors.Is(err, ErrAttributesChecksumMismatch):
 		return CodeAttributesChecksumMismatch
+	case errors.Is(err, ErrMessageIncomplete):
+		return CodeMessageIncomplete
 	case errors.Is(err, ErrPayloadNotFound):
 		return CodePayloadNotFound
 	case errors.Is(err, ErrBucketNotAllowed):

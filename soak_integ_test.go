@@ -504,9 +504,10 @@ func (s *soak) noteUnresolved(us []sqsx.UnresolvedMessage, draining bool) {
 					u.MessageID, id, p, s.delivered[id], u.Err))
 			}
 		case sqsx.CodePayloadUnavailable, sqsx.CodePayloadChecksumMismatch, sqsx.CodePayloadAccessDenied,
-			// A BitFlip in a ReceiveMessage answer that hit an attribute: the
-			// SDK checks only the body's MD5, sqsx the attributes' too.
-			sqsx.CodeAttributesChecksumMismatch:
+			// A BitFlip in a ReceiveMessage answer that hit an attribute or
+			// the key of a member: the SDK checks only the MD5 of a body
+			// present, sqsx the rest.
+			sqsx.CodeAttributesChecksumMismatch, sqsx.CodeMessageIncomplete:
 			if draining {
 				s.unexpected = append(s.unexpected, fmt.Sprintf("held back: message %s (%s) unresolved with faults off: %s: %v", u.MessageID, id, u.Code, u.Err))
 			}

@@ -328,9 +328,10 @@ func (s *csoak) error(e *consumer.Error) {
 	case e.Op == consumer.OpPayload:
 		switch e.Code {
 		case sqsx.CodePayloadUnavailable, sqsx.CodePayloadChecksumMismatch, sqsx.CodePayloadAccessDenied,
-			// A BitFlip in a ReceiveMessage answer that hit an attribute:
-			// the SDK checks only the body's MD5, sqsx the attributes'.
-			sqsx.CodeAttributesChecksumMismatch:
+			// A BitFlip in a ReceiveMessage answer that hit an attribute or
+			// the key of a member: the SDK checks only the MD5 of a body
+			// present, sqsx the rest.
+			sqsx.CodeAttributesChecksumMismatch, sqsx.CodeMessageIncomplete:
 		default:
 			s.stalled = append(s.stalled, fmt.Sprintf("message %s unresolved with %s, which no fault explains: %v", e.MessageID, e.Code, e.Err))
 			return

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -16,6 +17,31 @@ import (
 // ErrAttributesChecksumMismatch: a received message's attributes do not
 // match the MD5OfMessageAttributes SQS sent with them.
 var ErrAttributesChecksumMismatch = errors.New("message attributes checksum mismatch")
+
+// ErrMessageIncomplete: a received message lacks its id, receipt handle or
+// body, which SQS always sends.
+var ErrMessageIncomplete = errors.New("received message incomplete")
+
+// checkReceived verifies what the SDK leaves unchecked of a received message:
+// that it has the members SQS always sends (a corrupted key such as "Body"
+// makes the decoder drop one, and the SDK checks the MD5 only of a body
+// present; a message without a receipt handle would fail the acknowledgement
+// batched with it), and its attributes (checkAttributesMD5).
+func checkReceived(m *types.Message) error {
+	var missing []string
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"MessageId", m.MessageId}, {"ReceiptHandle", m.ReceiptHandle}, {"Body", m.Body}} {
+		if f.v == nil {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: no %s, which SQS always sends: the answer was corrupted on the way", ErrMessageIncomplete, strings.Join(missing, ", "))
+	}
+	return checkAttributesMD5(m)
+}
 
 // checkAttributesMD5 verifies a received message's attributes against
 // MD5OfMessageAttributes, which the SDK checks only for the body. The
