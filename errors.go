@@ -178,7 +178,7 @@ const (
 	CodeAttributesChecksumMismatch = "MessageAttributesChecksumMismatch"
 	// CodeMessageIncomplete: the message lacks its id, receipt handle or
 	// body, which SQS always sends (a corrupted answer).
-	CodeMessageIncomplete = "IncompleteMessage"
+	CodeMessageIncomplete = "MessageIncomplete"
 	// CodePayloadAccessDenied: S3 answered 403, which it also does for a
 	// missing key when the reader may not list the bucket.
 	CodePayloadAccessDenied = "PayloadAccessDenied"
