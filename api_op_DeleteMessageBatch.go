@@ -17,7 +17,9 @@ import (
 // DeleteMessageBatch deletes up to 10 messages, as
 // [sqs.Client.DeleteMessageBatch] does, and then the payloads of the entries
 // SQS reports as deleted: one DeleteObjects request per bucket. Entries SQS
-// reports as failed keep their payloads, so they can be retried.
+// reports as failed keep their payloads, so they can be retried. An answer
+// garbled on the way that names an entry as both deleted and failed, or as
+// neither, keeps that entry's payload too, named in a *payload.KeptError.
 //
 // An entry whose receipt handle is malformed or names an object outside
 // AllowedBuckets and AllowedKeyPrefixes becomes a Failed entry
@@ -63,29 +65,47 @@ func (c *Client) deleteMessageBatch(ctx context.Context, params *sqs.DeleteMessa
 	if err != nil {
 		return nil, keptOnDeleteFailure("DeleteMessageBatch", &t, err, slices.Collect(maps.Values(pointers))...)
 	}
+	verdict := outcome.Entries(slices.Collect(maps.Keys(pointers)), deletedIDs(out), failedIDs(out.Failed))
 	out.Failed = append(out.Failed, local...)
 	if c.opts.KeepPayloadsOnDelete {
 		return out, nil
 	}
-	var deleted []payload.Pointer
-	for _, s := range out.Successful {
-		if p, ok := pointers[aws.ToString(s.Id)]; ok {
+	var deleted, kept []payload.Pointer
+	for id, p := range pointers {
+		switch verdict[id] {
+		case outcome.Succeeded:
 			deleted = append(deleted, p)
-			delete(pointers, aws.ToString(s.Id))
+		case outcome.Both, outcome.Neither:
+			kept = append(kept, p)
 		}
 	}
-	for _, f := range out.Failed {
-		delete(pointers, aws.ToString(f.Id))
-	}
 	err = c.store.DeleteAll(ctx, deleted)
-	if len(pointers) > 0 {
-		// Entries the answer names neither as deleted nor as failed (a
-		// garbled answer) may have been deleted: their payloads are kept.
-		err = errors.Join(err, &payload.KeptError{Op: "DeleteMessageBatch", Pointers: slices.Collect(maps.Values(pointers)), Ambiguous: true,
-			Err: errors.New("SQS's answer names some entries neither as successful nor as failed")})
+	if len(kept) > 0 {
+		// A garbled answer: those messages may be deleted or not, so their
+		// payloads are kept.
+		err = errors.Join(err, &payload.KeptError{Op: "DeleteMessageBatch", Pointers: kept, Ambiguous: true,
+			Err: errors.New("SQS's answer names some entries neither as successful nor as failed, or as both")})
 	}
 	if err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// deletedIDs returns the ids of the entries out reports as deleted.
+func deletedIDs(out *sqs.DeleteMessageBatchOutput) []*string {
+	ids := make([]*string, len(out.Successful))
+	for i, s := range out.Successful {
+		ids[i] = s.Id
+	}
+	return ids
+}
+
+// failedIDs returns the ids of failed entries.
+func failedIDs(fs []types.BatchResultErrorEntry) []*string {
+	ids := make([]*string, len(fs))
+	for i, f := range fs {
+		ids[i] = f.Id
+	}
+	return ids
 }

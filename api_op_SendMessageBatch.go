@@ -3,6 +3,7 @@ package sqsx
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -26,7 +27,10 @@ import (
 // with one of the Code constants, and the rest of the batch is still sent.
 // Payloads of entries that SQS reports as failed are deleted (unless an
 // earlier attempt of the call, whose answer was lost, may have sent them).
-// If the SQS call itself fails, the call's uploads are handled as in
+// An answer garbled on the way that names an entry as both successful and
+// failed, or as neither, leaves the entry's payload in S3; one named as
+// neither becomes a Failed entry with CodeEntryResultMissing, so that it is
+// not taken for sent. If the SQS call itself fails, the call's uploads are handled as in
 // SendMessage: deleted after a definite rejection, kept and named in a
 // *payload.KeptError after an ambiguous failure. Requests that SQS
 // rejects as a whole (no entries, more than 10, repeated ids) are passed to
@@ -81,17 +85,19 @@ func (c *Client) sendMessageBatch(ctx context.Context, op string, params *sqs.Se
 	if len(in.Entries) == 0 {
 		return &sqs.SendMessageBatchOutput{Failed: local}, nil
 	}
-	out, err := offload.SendBatch(ctx, c.core, op, b, c.api.SendMessageBatch, &in, optFns, tracked,
-		func(out *sqs.SendMessageBatchOutput) ([]*string, *middleware.Metadata) {
-			ids := make([]*string, len(out.Failed))
-			for i, f := range out.Failed {
-				ids[i] = f.Id
+	optFns = append(slices.Clip(optFns), dropResultsWithoutID)
+	out, missing, err := offload.SendBatch(ctx, c.core, op, b, c.api.SendMessageBatch, &in, optFns, tracked,
+		func(out *sqs.SendMessageBatchOutput) ([]*string, []*string, *middleware.Metadata) {
+			ids := make([]*string, len(out.Successful))
+			for i, s := range out.Successful {
+				ids[i] = s.Id
 			}
-			return ids, &out.ResultMetadata
+			return ids, failedIDs(out.Failed), &out.ResultMetadata
 		})
 	if err != nil {
 		return nil, err
 	}
+	out.Failed = append(out.Failed, failedEntries(missing)...)
 	out.Failed = append(out.Failed, local...)
 	return out, nil
 }

@@ -574,8 +574,9 @@ func TestSendMessageBatchOptFnsPassedThrough(t *testing.T) {
 			continue
 		}
 		// The caller's, the library's own that watches the attempts and
-		// the user-agent key.
-		if o := c.Options.(sqs.Options); c.OptFns != 3 || o.Region != "sqs-region" {
+		// that keeps a garbled answer from panicking the SDK
+		// (dropResultsWithoutID), and the user-agent key.
+		if o := c.Options.(sqs.Options); c.OptFns != 4 || o.Region != "sqs-region" {
 			t.Errorf("expect the optFn passed through, got %v (region %q)", c.OptFns, o.Region)
 		}
 	}
@@ -601,5 +602,44 @@ func TestSendMessageBatchWireSizeChecked(t *testing.T) {
 	}
 	if got := e.log.Count("PutObject"); got != 0 {
 		t.Errorf("expect no upload, got %v", got)
+	}
+}
+
+// TestSendMessageBatchGarbledAnswer: one changed bit can turn the id of a
+// failed entry into that of a sent one, so that the answer names the sent
+// entry as both sent and failed, and the failed one as neither. Discarding
+// the first's payload would leave its message without one; taking the
+// second for sent would lose it. Both payloads are kept; the first stays a
+// Failed entry and the second becomes one (CodeEntryResultMissing), so
+// that the caller sends both again.
+func TestSendMessageBatchGarbledAnswer(t *testing.T) {
+	e := newTestEnv(t)
+	in, _ := threeLarge()
+	e.sqs.SendMessageBatchFn = func(in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+		// "a" failed, "b" and "c" were sent; "a" became "b" on the way back.
+		return &sqs.SendMessageBatchOutput{
+			Successful: []types.SendMessageBatchResultEntry{{Id: aws.String("b"), MessageId: aws.String("m-b")}, {Id: aws.String("c"), MessageId: aws.String("m-c")}},
+			Failed:     []types.BatchResultErrorEntry{{Id: aws.String("b"), Code: aws.String("InternalError")}},
+		}, nil
+	}
+	out, err := e.client.SendMessageBatch(context.Background(), in)
+	if err != nil {
+		t.Fatalf("expect no error, got %v", err)
+	}
+	codes := map[string]string{}
+	for _, f := range out.Failed {
+		codes[aws.ToString(f.Id)] = aws.ToString(f.Code)
+		if aws.ToString(f.Id) == "a" && (f.SenderFault || !strings.Contains(aws.ToString(f.Message), "is kept")) {
+			t.Errorf("expect a's entry not the sender's fault and naming its payload, got %+v", f)
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"a": CodeEntryResultMissing, "b": "InternalError"}, codes); diff != "" {
+		t.Errorf("Failed codes mismatch (-want +got):\n%s", diff)
+	}
+	e.expectCalls(t, "PutObject", "PutObject", "PutObject", "SendMessageBatch")
+	e.expectObjects(t, 3)
+	md := GetBatchOffloadMetadata(out.ResultMetadata)
+	if _, ok := md["c"]; !ok || len(md) != 1 {
+		t.Errorf("expect offload metadata for the sent entry c only, got %v", md)
 	}
 }

@@ -551,3 +551,36 @@ func TestBucketAlwaysAllowed(t *testing.T) {
 	}
 	e.expectObjects(t, 0)
 }
+
+// TestDeleteMessageBatchGarbledAnswerKeepsPayloads: one changed bit can turn
+// the id of a deleted entry into that of a failed one, so that the answer
+// names the failed entry as both deleted and failed, and the deleted one as
+// neither. The failed entry's message is still in the queue: deleting its
+// payload would lose it. Both payloads are kept and reported.
+func TestDeleteMessageBatchGarbledAnswerKeepsPayloads(t *testing.T) {
+	e := newTestEnv(t)
+	rs := e.sendAndReceive(t, largeBody, largeBody+"2")
+	e.sqs.DeleteMessageBatchFn = func(*sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
+		// "a" failed and "b" was deleted; "b" became "a" on the way back.
+		return &sqs.DeleteMessageBatchOutput{
+			Successful: []types.DeleteMessageBatchResultEntry{{Id: aws.String("a")}},
+			Failed:     []types.BatchResultErrorEntry{{Id: aws.String("a"), Code: aws.String("ReceiptHandleIsInvalid"), SenderFault: true}},
+		}, nil
+	}
+	_, err := e.client.DeleteMessageBatch(context.Background(), &sqs.DeleteMessageBatchInput{
+		QueueUrl: aws.String(testQueueURL),
+		Entries:  []types.DeleteMessageBatchRequestEntry{deleteEntry("a", rs[0].msg.ReceiptHandle), deleteEntry("b", rs[1].msg.ReceiptHandle)},
+	})
+	var ke *payload.KeptError
+	if !errors.As(err, &ke) || !ke.Ambiguous {
+		t.Fatalf("expect an ambiguous KeptError, got %v", err)
+	}
+	for _, r := range rs {
+		if !e.hasObject(r.pointer) || !slices.Contains(ke.Pointers, r.pointer) {
+			t.Errorf("expect %v kept and named in the error, got %v", r.pointer, ke.Pointers)
+		}
+	}
+	if n := e.log.Count("DeleteObjects") + e.log.Count("DeleteObject"); n != 0 {
+		t.Errorf("expect no payload deleted, got %d calls", n)
+	}
+}

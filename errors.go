@@ -146,8 +146,9 @@ func (e *UnresolvedError) Unwrap() []error {
 type UnsupportedOperationError = payload.UnsupportedOperationError
 
 // Codes of the Failed entries that batch operations report for problems
-// found before SQS is called, re-exported from package payload. SenderFault
-// is true for all but CodePayloadUploadFailed.
+// found before SQS is called, and for an entry SQS's answer leaves out
+// (CodeEntryResultMissing), re-exported from package payload. SenderFault is
+// true for all but CodePayloadUploadFailed and CodeEntryResultMissing.
 const (
 	CodeReservedAttribute    = payload.CodeReservedAttribute
 	CodeEmptyMessageBody     = payload.CodeEmptyMessageBody
@@ -158,6 +159,7 @@ const (
 	CodeInvalidReceiptHandle = payload.CodeInvalidReceiptHandle
 	CodeBucketNotAllowed     = payload.CodeBucketNotAllowed
 	CodeKeyNotAllowed        = payload.CodeKeyNotAllowed
+	CodeEntryResultMissing   = payload.CodeEntryResultMissing
 )
 
 // Codes of UnresolvedMessage, besides CodeBucketNotAllowed and

@@ -128,8 +128,9 @@ func (e *UnsupportedOperationError) Error() string {
 }
 
 // Codes of the Failed entries that the batch operations of sqsx and snsx
-// report for problems found before the service is called. SenderFault is true
-// for all but CodePayloadUploadFailed.
+// report for problems found before the service is called, and for an entry
+// the service's answer leaves out (CodeEntryResultMissing). SenderFault is
+// true for all but CodePayloadUploadFailed and CodeEntryResultMissing.
 const (
 	CodeReservedAttribute    = "ReservedAttributeName"
 	CodeEmptyMessageBody     = "EmptyMessageBody"
@@ -140,6 +141,10 @@ const (
 	CodeInvalidReceiptHandle = "ReceiptHandleIsInvalid"
 	CodeBucketNotAllowed     = "PayloadBucketNotAllowed"
 	CodeKeyNotAllowed        = "PayloadKeyNotAllowed"
+	// CodeEntryResultMissing: the service's answer named the entry neither
+	// as successful nor as failed (a garbled answer), so it may have been
+	// sent or not; its payload is kept. Sending it again may make a copy.
+	CodeEntryResultMissing = "EntryResultMissing"
 )
 
 // CodeFor returns the code of the Failed batch entry that reports err, one

@@ -25,7 +25,11 @@ import (
 // entry with one of the payload Code constants (or CodeMessageStructureJSON),
 // and the rest of the batch is still published. Payloads of entries that SNS
 // reports as failed are deleted (unless an earlier attempt of the call, whose
-// answer was lost, may have published them). If the SNS call itself fails,
+// answer was lost, may have published them). An answer garbled on the way
+// that names an entry as both successful and failed, or as neither, leaves
+// the entry's payload in S3; one named as neither becomes a Failed entry with
+// payload.CodeEntryResultMissing, so that it is not taken for published. If
+// the SNS call itself fails,
 // the call's uploads are handled as in Publish: deleted after a definite
 // rejection, kept and named in a *payload.KeptError after an ambiguous
 // failure. Requests SNS rejects as a whole (no entries, more than 10,
@@ -73,29 +77,38 @@ func (c *Client) publishBatch(ctx context.Context, op string, params *sns.Publis
 			in.PublishBatchRequestEntries = append(in.PublishBatchRequestEntries, e)
 		}
 	}
-	var local []types.BatchResultErrorEntry
-	for _, f := range b.Failures() {
-		local = append(local, types.BatchResultErrorEntry{Id: f.ID, Code: aws.String(f.Code), SenderFault: f.SenderFault, Message: aws.String(f.Message)})
-	}
+	local := failedEntries(b.Failures())
 	if len(in.PublishBatchRequestEntries) == 0 {
 		return &sns.PublishBatchOutput{Failed: local}, nil
 	}
-	out, err := offload.SendBatch(ctx, c.core, op, b, c.api.PublishBatch, &in, optFns, tracked, failedIDs)
+	out, missing, err := offload.SendBatch(ctx, c.core, op, b, c.api.PublishBatch, &in, optFns, tracked, resultIDs)
 	if err != nil {
 		return nil, err
 	}
+	out.Failed = append(out.Failed, failedEntries(missing)...)
 	out.Failed = append(out.Failed, local...)
 	return out, nil
 }
 
-// failedIDs returns the ids of the entries a PublishBatch output reports as
-// failed, and its metadata.
-func failedIDs(out *sns.PublishBatchOutput) ([]*string, *middleware.Metadata) {
-	var ids []*string
-	for _, f := range out.Failed {
-		ids = append(ids, f.Id)
+// failedEntries returns fs as SNS's Failed entries.
+func failedEntries(fs []offload.Failure) []types.BatchResultErrorEntry {
+	var out []types.BatchResultErrorEntry
+	for _, f := range fs {
+		out = append(out, types.BatchResultErrorEntry{Id: f.ID, Code: aws.String(f.Code), SenderFault: f.SenderFault, Message: aws.String(f.Message)})
 	}
-	return ids, &out.ResultMetadata
+	return out
+}
+
+// resultIDs returns the ids of the entries a PublishBatch output reports as
+// successful and as failed, and its metadata.
+func resultIDs(out *sns.PublishBatchOutput) (succeeded, failed []*string, md *middleware.Metadata) {
+	for _, s := range out.Successful {
+		succeeded = append(succeeded, s.Id)
+	}
+	for _, f := range out.Failed {
+		failed = append(failed, f.Id)
+	}
+	return succeeded, failed, &out.ResultMetadata
 }
 
 // CodeMessageStructureJSON is the code of a Failed entry whose message has

@@ -683,3 +683,30 @@ func TestPublishBatchKeyFuncError(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishBatchGarbledAnswer: an answer in which one changed bit turned
+// failed "a" into sent "b" names b as both and a as neither. Neither
+// payload is discarded, and a becomes a Failed entry, so that the caller
+// publishes both again rather than take a for published.
+func TestPublishBatchGarbledAnswer(t *testing.T) {
+	e := newTestEnv(t)
+	e.sns.PublishBatchFn = func(*sns.PublishBatchInput) (*sns.PublishBatchOutput, error) {
+		return &sns.PublishBatchOutput{
+			Successful: []snstypes.PublishBatchResultEntry{{Id: aws.String("b"), MessageId: aws.String("m-b")}},
+			Failed:     []snstypes.BatchResultErrorEntry{{Id: aws.String("b"), Code: aws.String("InternalError")}},
+		}, nil
+	}
+	out, err := e.client.PublishBatch(context.Background(), batchInput(entry("a", 262145), entry("b", 262146)))
+	if err != nil {
+		t.Fatalf("expect no error, got %v", err)
+	}
+	failed := failedByID(out)
+	if got := aws.ToString(failed["a"].Code); got != payload.CodeEntryResultMissing || failed["a"].SenderFault {
+		t.Errorf("expect a Failed with %s, not the sender's fault, got %+v", payload.CodeEntryResultMissing, failed["a"])
+	}
+	if got := aws.ToString(failed["b"].Code); got != "InternalError" {
+		t.Errorf("expect SNS's entry for b kept, got %+v", failed["b"])
+	}
+	e.expectCalls(t, "PutObject", "PutObject", "PublishBatch")
+	e.expectObjects(t, 2)
+}

@@ -145,41 +145,63 @@ func (b *Batch[V]) Failures() []Failure {
 
 // SendBatch makes the service call of a planned batch, in, as Send does, and
 // then deletes the payloads of the entries the service reported as failed
-// (see DiscardFailedEntries) and records the OffloadMetadata of the others
-// in the output's metadata. result returns the ids of the failed entries
-// and the output's metadata.
+// (see DiscardFailedEntries) and records the OffloadMetadata of those it
+// reported as successful in the output's metadata. result returns the ids of
+// the successful and of the failed entries, and the output's metadata.
+//
+// An entry a garbled answer names in both lists, or in neither, may have
+// been sent: its payload is kept. One in both is already a Failed entry of
+// the output; one in neither is returned as a Failure (CodeEntryResultMissing)
+// for the caller to add, so that nobody takes it for sent.
 func SendBatch[V, In, Out, O any](ctx context.Context, c *Core[V], op string, b *Batch[V],
 	call func(context.Context, In, ...func(*O)) (Out, error), in In,
 	optFns []func(*O), install func(*outcome.Tracker) func(*O),
-	result func(Out) (failedIDs []*string, md *middleware.Metadata)) (Out, error) {
+	result func(Out) (succeeded, failed []*string, md *middleware.Metadata)) (Out, []Failure, error) {
 	var t outcome.Tracker
 	out, err := Send(ctx, c.Store, op, call, in, optFns, install, &t, b.uploaded...)
 	if err != nil {
-		return out, err
+		return out, nil, err
 	}
-	ids, md := result(out)
-	failed := map[string]bool{}
-	for _, id := range ids {
-		if id != nil {
-			failed[*id] = true
+	succeeded, failed, md := result(out)
+	var sent []string
+	for _, e := range b.Entries {
+		if e.Failure == nil {
+			sent = append(sent, deref(e.ID))
 		}
 	}
+	verdict := outcome.Entries(sent, succeeded, failed)
 	var lost []payload.Pointer
+	var missing []Failure
 	entries := map[string]payload.OffloadMetadata{}
 	for _, e := range b.Entries {
-		id := ""
-		if e.ID != nil {
-			id = *e.ID
+		if e.Failure != nil {
+			continue
 		}
-		switch {
-		case e.Failure != nil:
-		case failed[id] && e.Wire != nil:
-			lost = append(lost, e.Wire.Pointer)
-		case !failed[id]:
+		id := deref(e.ID)
+		switch verdict[id] {
+		case outcome.Succeeded:
 			entries[id] = c.Metadata(e.Msg, e.Wire, int64(len(e.Body)), b.call)
+		case outcome.Failed:
+			if e.Wire != nil {
+				lost = append(lost, e.Wire.Pointer)
+			}
+		case outcome.Neither:
+			msg := fmt.Sprintf("%s: the answer names this entry neither as successful nor as failed, so it may have been sent; send it again if a copy may arrive", c.Pkg)
+			if e.Wire != nil {
+				msg += fmt.Sprintf("; its payload %s is kept", e.Wire.Pointer)
+			}
+			missing = append(missing, Failure{ID: e.ID, Code: payload.CodeEntryResultMissing, Message: msg})
 		}
 	}
 	DiscardFailedEntries(ctx, c.Store, c.Logger, op, &t, lost)
 	SetBatchMetadata(md, entries)
-	return out, nil
+	return out, missing, nil
+}
+
+// deref returns *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
