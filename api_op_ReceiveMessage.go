@@ -62,7 +62,8 @@ func (c *Client) receive(ctx context.Context, params *sqs.ReceiveMessageInput, m
 // receiveMessages is receive without its span, for in, which it may change.
 func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInput, mode resolveMode, optFns []func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	in.MessageAttributeNames = withReservedNames(in.MessageAttributeNames)
-	out, err := c.api.ReceiveMessage(ctx, in, optFns...)
+	perMessage, checkBodies := bodyChecksPerMessage()
+	out, err := c.api.ReceiveMessage(ctx, in, append(slices.Clip(optFns), perMessage)...)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (c *Client) receiveMessages(ctx context.Context, in *sqs.ReceiveMessageInpu
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.core.Concurrency)
 	for i := range out.Messages {
-		if errs[i] = checkReceived(&out.Messages[i]); errs[i] != nil {
+		if errs[i] = checkReceived(&out.Messages[i], checkBodies()); errs[i] != nil {
 			c.core.Metrics.ResolveFailed(ctx, offload.Destination(aws.ToString(in.QueueUrl)), UnresolvedCode(errs[i]))
 			if c.opts.Unresolved == UnresolvedFail {
 				return nil, errs[i]

@@ -11,12 +11,17 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // ErrAttributesChecksumMismatch: a received message's attributes do not
 // match the MD5OfMessageAttributes SQS sent with them.
 var ErrAttributesChecksumMismatch = errors.New("message attributes checksum mismatch")
+
+// ErrBodyChecksumMismatch: a received message's body does not match the
+// MD5OfBody SQS sent with it.
+var ErrBodyChecksumMismatch = errors.New("message body checksum mismatch")
 
 // ErrMessageIncomplete: a received message lacks its id, receipt handle or
 // body, which SQS always sends.
@@ -26,8 +31,9 @@ var ErrMessageIncomplete = errors.New("received message incomplete")
 // that it has the members SQS always sends (a corrupted key such as "Body"
 // makes the decoder drop one, and the SDK checks the MD5 only of a body
 // present; a message without a receipt handle would fail the acknowledgement
-// batched with it), and its attributes (checkAttributesMD5).
-func checkReceived(m *types.Message) error {
+// batched with it), its body if checkBody (see bodyChecksPerMessage), and its
+// attributes (checkAttributesMD5).
+func checkReceived(m *types.Message, checkBody bool) error {
 	var missing []string
 	for _, f := range []struct {
 		name string
@@ -40,7 +46,30 @@ func checkReceived(m *types.Message) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: no %s, which SQS always sends: the answer was corrupted on the way", ErrMessageIncomplete, strings.Join(missing, ", "))
 	}
+	if checkBody && m.MD5OfBody != nil {
+		sum := md5.Sum([]byte(*m.Body))
+		if got := hex.EncodeToString(sum[:]); got != *m.MD5OfBody {
+			return fmt.Errorf("%w: the body received hashes to %s, SQS sent %s", ErrBodyChecksumMismatch, got, *m.MD5OfBody)
+		}
+	}
 	return checkAttributesMD5(m)
+}
+
+// bodyChecksPerMessage returns the per-call option of a ReceiveMessage that
+// moves the check of the bodies' MD5s from the SDK to sqsx, and a function
+// that reports whether sqsx must check them. The SDK fails the whole call on
+// one body that does not match, and every message of the answer would then
+// wait out its visibility timeout; sqsx leaves only that one in the queue.
+// Where the client does not check them (DisableMessageChecksumValidation, or
+// not an SDK client), neither does sqsx.
+func bodyChecksPerMessage() (func(*sqs.Options), func() bool) {
+	check := false
+	return func(o *sqs.Options) {
+			check = !o.DisableMessageChecksumValidation
+			o.DisableMessageChecksumValidation = true
+		}, func() bool {
+			return check
+		}
 }
 
 // checkAttributesMD5 verifies a received message's attributes against

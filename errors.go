@@ -85,8 +85,9 @@ type UnresolvedMessage struct {
 	// Code says why, as a Code constant: CodePayloadNotFound,
 	// CodeBucketNotAllowed, CodeKeyNotAllowed, CodeInvalidPointer,
 	// CodePayloadTooLarge, CodePayloadChecksumMismatch,
-	// CodeAttributesChecksumMismatch, CodeMessageIncomplete,
-	// CodePayloadAccessDenied, CodePayloadRejected or CodePayloadUnavailable.
+	// CodeAttributesChecksumMismatch, CodeBodyChecksumMismatch,
+	// CodeMessageIncomplete, CodePayloadAccessDenied, CodePayloadRejected or
+	// CodePayloadUnavailable.
 	Code string
 	// Action is what was done with the message.
 	Action UnresolvedAction
@@ -181,6 +182,9 @@ const (
 	// CodeMessageIncomplete: the message lacks its id, receipt handle or
 	// body, which SQS always sends (a corrupted answer).
 	CodeMessageIncomplete = "MessageIncomplete"
+	// CodeBodyChecksumMismatch: the message's body does not match the
+	// MD5OfBody SQS sent (a corrupted answer).
+	CodeBodyChecksumMismatch = "MessageBodyChecksumMismatch"
 	// CodePayloadAccessDenied: S3 answered 403, which it also does for a
 	// missing key when the reader may not list the bucket.
 	CodePayloadAccessDenied = "PayloadAccessDenied"

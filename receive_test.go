@@ -593,8 +593,13 @@ func TestReceiveMessageOptFnsPassedThrough(t *testing.T) {
 	}
 	e.expectCalls(t, "ReceiveMessage", "GetObject", "DeleteMessageBatch")
 	for _, c := range e.log.Records() {
-		// The caller's and the user-agent key.
-		if o, ok := c.Options.(sqs.Options); ok && (c.OptFns != 2 || o.Region != "sqs-region") {
+		// The caller's and the user-agent key, and on ReceiveMessage the one
+		// that moves the bodies' checks to sqsx (bodyChecksPerMessage).
+		want := 2
+		if c.Op == "ReceiveMessage" {
+			want = 3
+		}
+		if o, ok := c.Options.(sqs.Options); ok && (c.OptFns != want || o.Region != "sqs-region") {
 			t.Errorf("expect the optFn passed to %v, got %v (region %q)", c.Op, c.OptFns, o.Region)
 		}
 	}

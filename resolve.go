@@ -200,6 +200,8 @@ func UnresolvedCode(err error) string {
 		return CodeAttributesChecksumMismatch
 	case errors.Is(err, ErrMessageIncomplete):
 		return CodeMessageIncomplete
+	case errors.Is(err, ErrBodyChecksumMismatch):
+		return CodeBodyChecksumMismatch
 	case errors.Is(err, ErrPayloadNotFound):
 		return CodePayloadNotFound
 	case errors.Is(err, ErrBucketNotAllowed):

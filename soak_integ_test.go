@@ -507,7 +507,7 @@ func (s *soak) noteUnresolved(us []sqsx.UnresolvedMessage, draining bool) {
 			// A BitFlip in a ReceiveMessage answer that hit an attribute or
 			// the key of a member: the SDK checks only the MD5 of a body
 			// present, sqsx the rest.
-			sqsx.CodeAttributesChecksumMismatch, sqsx.CodeMessageIncomplete:
+			sqsx.CodeAttributesChecksumMismatch, sqsx.CodeMessageIncomplete, sqsx.CodeBodyChecksumMismatch:
 			if draining {
 				s.unexpected = append(s.unexpected, fmt.Sprintf("held back: message %s (%s) unresolved with faults off: %s: %v", u.MessageID, id, u.Code, u.Err))
 			}

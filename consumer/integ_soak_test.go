@@ -331,7 +331,7 @@ func (s *csoak) error(e *consumer.Error) {
 			// A BitFlip in a ReceiveMessage answer that hit an attribute or
 			// the key of a member: the SDK checks only the MD5 of a body
 			// present, sqsx the rest.
-			sqsx.CodeAttributesChecksumMismatch, sqsx.CodeMessageIncomplete:
+			sqsx.CodeAttributesChecksumMismatch, sqsx.CodeMessageIncomplete, sqsx.CodeBodyChecksumMismatch:
 		default:
 			s.stalled = append(s.stalled, fmt.Sprintf("message %s unresolved with %s, which no fault explains: %v", e.MessageID, e.Code, e.Err))
 			return

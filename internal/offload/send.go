@@ -41,8 +41,10 @@ func Send[In, Out, O any](ctx context.Context, store *payload.Store, op string,
 // client's checksum validation of SendMessageBatch (aws-sdk-go-v2
 // service/sqs v1.52) dereferences an entry's Id without a check, so a
 // corrupted answer (an entry without its Id) crashes the caller's process;
-// the request had landed. A send turns such a panic into this error, an
-// ambiguous failure, so that the payloads are kept and the process lives.
+// the request had landed. A send with payloads turns such a panic into this
+// error, an ambiguous failure, so that the payloads are kept and the process
+// lives. (sqsx's SendMessageBatch also drops such entries before the SDK
+// sees them; this covers a panic nobody foresaw.)
 var ErrSDKPanic = errors.New("the AWS SDK panicked while handling the answer")
 
 // guarded calls call and returns a panic it raises as an error wrapping
