@@ -62,14 +62,13 @@ func checkReceived(m *types.Message, checkBody bool) error {
 // wait out its visibility timeout; sqsx leaves only that one in the queue.
 // Where the client does not check them (DisableMessageChecksumValidation, or
 // not an SDK client), neither does sqsx.
-func bodyChecksPerMessage() (func(*sqs.Options), func() bool) {
-	check := false
-	return func(o *sqs.Options) {
-			check = !o.DisableMessageChecksumValidation
-			o.DisableMessageChecksumValidation = true
-		}, func() bool {
-			return check
-		}
+func bodyChecksPerMessage() (opt func(*sqs.Options), check func() bool) {
+	checking := false
+	opt = func(o *sqs.Options) {
+		checking = !o.DisableMessageChecksumValidation
+		o.DisableMessageChecksumValidation = true
+	}
+	return opt, func() bool { return checking }
 }
 
 // checkAttributesMD5 verifies a received message's attributes against
