@@ -212,6 +212,58 @@ func TestExponentialBackoff(t *testing.T) {
 	}
 }
 
+// TestGarbledAckAnswer: an answer to DeleteMessageBatch garbled on the way
+// (one changed bit turns one entry's id into another's) can name an entry
+// as both deleted and failed, and another as neither. Only the entry named
+// deleted alone is acknowledged; the other two are reported, as their
+// messages may come back.
+func TestGarbledAckAnswer(t *testing.T) {
+	checkNoLeak(t)
+	e := newEnv(t)
+	for i := range 3 {
+		e.send(queueURL, fmt.Sprint("m", i), "")
+	}
+	var mu sync.Mutex
+	var sent []int
+	e.sqs.DeleteMessageBatchFn = func(in *sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
+		mu.Lock()
+		sent = append(sent, len(in.Entries))
+		mu.Unlock()
+		return &sqs.DeleteMessageBatchOutput{
+			Successful: []types.DeleteMessageBatchResultEntry{{Id: aws.String("0")}, {Id: aws.String("1")}},
+			Failed:     []types.BatchResultErrorEntry{{Id: aws.String("0"), Code: aws.String("InternalError")}},
+		}, nil
+	}
+	var handled atomic.Int32
+	c := e.consumer(func(o *Options) { o.AckInterval = time.Hour })
+	stop := start(t, func(ctx context.Context) error {
+		return c.Run(ctx, queueURL, func(ctx context.Context, m *Message) error { handled.Add(1); return nil })
+	})
+	waitFor(t, "3 handled", func() bool { return handled.Load() == 3 })
+	if err := stop(); err != nil { // the shutdown flushes the 3 acks in one batch
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(sent, []int{3}) {
+		t.Fatalf("expect one DeleteMessageBatch of 3, got %v", sent)
+	}
+	if got := e.count(EventAcked); got != 1 {
+		t.Errorf("expect 1 acknowledged, got %d", got)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	missing := 0
+	for _, err := range e.errs {
+		if err.Op == OpAck && err.Code == sqsx.CodeEntryResultMissing {
+			missing++
+		}
+	}
+	if missing != 2 {
+		t.Errorf("expect 2 acknowledgements reported unproven, got %d in %v", missing, e.errs)
+	}
+}
+
 func TestAcksCoalescedIntoBatches(t *testing.T) {
 	checkNoLeak(t)
 	e := newEnv(t)

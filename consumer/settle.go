@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // Settling messages: acknowledgements, visibility changes and releases,
@@ -168,14 +169,33 @@ func (r *run) settled(op string, es []*entry, out *sqs.DeleteMessageBatchOutput,
 		// sqsx.Client.DeleteMessageBatch).
 		hooks.error(op, "", "", err)
 	}
-	for _, s := range out.Successful {
-		if i, aerr := strconv.Atoi(aws.ToString(s.Id)); aerr == nil && i >= 0 && i < len(es) {
-			ok(es[i])
-		}
+	ids := make([]string, len(es))
+	for i := range es {
+		ids[i] = strconv.Itoa(i)
 	}
+	var succeeded, failed []*string
+	for _, s := range out.Successful {
+		succeeded = append(succeeded, s.Id)
+	}
+	failures := map[string]types.BatchResultErrorEntry{}
 	for _, f := range out.Failed {
-		if i, aerr := strconv.Atoi(aws.ToString(f.Id)); aerr == nil && i >= 0 && i < len(es) {
-			hooks.error(op, es[i].d.id, aws.ToString(f.Code), errors.New(aws.ToString(f.Message)))
+		failed = append(failed, f.Id)
+		failures[aws.ToString(f.Id)] = f
+	}
+	// A garbled answer can name an entry as both, or as neither: its
+	// message may come back, and that is reported rather than an outcome
+	// the answer does not prove.
+	verdict := outcome.Entries(ids, succeeded, failed)
+	for i, e := range es {
+		switch verdict[ids[i]] {
+		case outcome.Succeeded:
+			ok(e)
+		case outcome.Failed:
+			f := failures[ids[i]]
+			hooks.error(op, e.d.id, aws.ToString(f.Code), errors.New(aws.ToString(f.Message)))
+		default:
+			hooks.error(op, e.d.id, sqsx.CodeEntryResultMissing,
+				errors.New("the answer names this entry neither as successful nor as failed, or as both; the message may come back"))
 		}
 	}
 }
