@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -600,6 +601,33 @@ func TestClose(t *testing.T) {
 			t.Error("expect a closed proxy to refuse connections")
 		}
 	})
+}
+
+// TestCloseIgnoresUnusedConnection: a connection on which no request has
+// arrived (a client's transport dials spares) is not a request running.
+// net/http's Shutdown waits up to 5 s for it; Close must not report it.
+func TestCloseIgnoresUnusedConnection(t *testing.T) {
+	b := newBackend(t)
+	p, err := New(b.URL, func(o *Options) { o.CloseTimeout = 200 * time.Millisecond })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := do(t, newClient(), http.MethodGet, p.URL()+"/", nil, nil); o.err != nil || o.status != http.StatusCreated {
+		t.Fatalf("expect the request through, got %d %v", o.status, o.err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	time.Sleep(50 * time.Millisecond) // accepted, however loaded
+	if err := p.Close(); err != nil {
+		t.Errorf("expect no error with no request running, got %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Error("expect the unused connection closed")
+	}
 }
 
 // TestAbortWritesNoAnswer: a request Close aborts ends with the client's

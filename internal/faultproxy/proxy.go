@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -142,6 +143,9 @@ type Proxy struct {
 	// handlers counts the requests being handled. Add is only called under
 	// mu while !stopped, so that no Add races Close's Wait.
 	handlers sync.WaitGroup
+	// running is the WaitGroup's count, which Close reads once its wait
+	// has ended.
+	running atomic.Int64
 
 	mu         sync.Mutex
 	stopped    bool
@@ -255,7 +259,9 @@ func (p *Proxy) Close() error {
 		close(p.closing)
 		ctx, cancel := context.WithTimeout(context.Background(), p.opts.CloseTimeout)
 		defer cancel()
-		shutdownErr := p.srv.Shutdown(ctx)
+		// Shutdown's error says only that its wait ended; whether requests
+		// were still running is p.running's to say.
+		_ = p.srv.Shutdown(ctx)
 		p.mu.Lock()
 		p.stopped = true
 		p.mu.Unlock()
@@ -266,7 +272,12 @@ func (p *Proxy) Close() error {
 		case <-done:
 		case <-ctx.Done():
 		}
-		if shutdownErr != nil || ctx.Err() != nil {
+		if p.running.Load() == 0 {
+			// Every request ended. Shutdown may still have timed out: net/http
+			// counts a connection on which no request has arrived yet as busy
+			// for 5 s (a client's transport dials spares), and this closes it.
+			p.srv.Close()
+		} else {
 			p.cancel()
 			p.srv.Close()
 			select {
@@ -290,6 +301,7 @@ func (p *Proxy) enter() bool {
 		return false
 	}
 	p.handlers.Add(1)
+	p.running.Add(1)
 	return true
 }
 
@@ -304,7 +316,10 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "faultproxy: closed", http.StatusServiceUnavailable)
 		return
 	}
-	defer p.handlers.Done()
+	defer func() {
+		p.running.Add(-1)
+		p.handlers.Done()
+	}()
 	if err := readForm(r, p.opts.MaxFormBody); err != nil {
 		return // the client went away while sending its body
 	}
