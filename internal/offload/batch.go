@@ -186,7 +186,7 @@ func SendBatch[V, In, Out, O any](ctx context.Context, c *Core[V], op string, b 
 				lost = append(lost, e.Wire.Pointer)
 			}
 		case outcome.Neither:
-			msg := fmt.Sprintf("%s: the answer names this entry neither as successful nor as failed, so it may have been sent; send it again if a copy may arrive", c.Pkg)
+			msg := fmt.Sprintf("%s: the answer names this entry neither as successful nor as failed, so it may have been sent or not: sending it again may make a copy", c.Pkg)
 			if e.Wire != nil {
 				msg += fmt.Sprintf("; its payload %s is kept", e.Wire.Pointer)
 			}
