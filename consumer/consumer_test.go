@@ -411,6 +411,56 @@ func TestHeartbeatExtendsUntilDone(t *testing.T) {
 	}
 }
 
+// TestHeartbeatGarbledAnswer: an extension a garbled answer names both
+// done and failed is reported, and the heartbeat goes on extending the
+// message: taking it for failed would stop the extensions and let the
+// message come back while its handler runs.
+func TestHeartbeatGarbledAnswer(t *testing.T) {
+	checkNoLeak(t)
+	e := newEnv(t)
+	e.send(queueURL, "slow", "")
+	var beats atomic.Int32
+	e.sqs.ChangeMessageVisibilityBatchFn = func(in *sqs.ChangeMessageVisibilityBatchInput) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
+		beats.Add(1)
+		out := &sqs.ChangeMessageVisibilityBatchOutput{}
+		for _, en := range in.Entries {
+			out.Successful = append(out.Successful, types.ChangeMessageVisibilityBatchResultEntry{Id: en.Id})
+			out.Failed = append(out.Failed, types.BatchResultErrorEntry{Id: en.Id, Code: aws.String("InternalError")})
+		}
+		return out, nil
+	}
+	c := e.consumer(func(o *Options) {
+		o.VisibilityTimeout = time.Second
+		o.HeartbeatInterval = 200 * time.Millisecond
+	})
+	done := make(chan struct{})
+	stop := start(t, func(ctx context.Context) error {
+		return c.Run(ctx, queueURL, func(ctx context.Context, m *Message) error {
+			<-done
+			return nil
+		})
+	})
+	waitFor(t, "three beats", func() bool { return beats.Load() >= 3 })
+	close(done)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	unproven := 0
+	for _, err := range e.errs {
+		if err.Op == OpVisibility {
+			if err.Code != sqsx.CodeEntryResultMissing {
+				t.Errorf("expect only %s, got %v", sqsx.CodeEntryResultMissing, err)
+			}
+			unproven++
+		}
+	}
+	if unproven < 3 {
+		t.Errorf("expect every garbled extension reported, got %d", unproven)
+	}
+}
+
 func TestHeartbeatCapped(t *testing.T) {
 	checkNoLeak(t)
 	e := newEnv(t)

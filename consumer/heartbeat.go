@@ -9,6 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsx/sqsx"
+	"github.com/sqsx/sqsx/internal/outcome"
 )
 
 // heartbeat keeps the messages a Consumer holds invisible: every interval
@@ -126,30 +129,34 @@ func (h *heartbeat) extend(ctx context.Context, now time.Time, ds []*delivery) {
 		}
 		return
 	}
-	h.r.obs.metrics.Extended(cctx, len(out.Successful))
+	var succeeded []*string
 	for _, s := range out.Successful {
-		i, _ := strconv.Atoi(aws.ToString(s.Id))
-		if i < 0 || i >= len(locked) {
-			continue
-		}
-		d, v := locked[i], vis[aws.ToString(s.Id)]
-		h.mu.Lock()
-		d.deadline = now.Add(v)
-		h.mu.Unlock()
-		hooks.event(EventExtended, d.id, v, nil)
+		succeeded = append(succeeded, s.Id)
 	}
-	for _, f := range out.Failed {
-		i, _ := strconv.Atoi(aws.ToString(f.Id))
-		if i < 0 || i >= len(locked) {
-			continue
+	verdict, failures := verdicts(len(locked), succeeded, out.Failed)
+	extended := 0
+	for i, d := range locked {
+		switch {
+		case verdict[i] == outcome.Succeeded:
+			extended++
+			v := vis[strconv.Itoa(i)]
+			h.mu.Lock()
+			d.deadline = now.Add(v)
+			h.mu.Unlock()
+			hooks.event(EventExtended, d.id, v, nil)
+		case d.settled.Load():
+			// Deleted meanwhile: nothing to extend.
+		case verdict[i] == outcome.Failed:
+			// The handle is no longer valid (the message expired and was
+			// redelivered): further extensions would fail the same way.
+			h.remove(d)
+			f := failures[i]
+			hooks.error(OpVisibility, d.id, aws.ToString(f.Code), errorf("extending the visibility: %s", aws.ToString(f.Message)))
+		default:
+			// A garbled answer: its deadline stands, so the next beat
+			// extends it again.
+			hooks.error(OpVisibility, d.id, sqsx.CodeEntryResultMissing, errUnproven)
 		}
-		d := locked[i]
-		if d.settled.Load() {
-			continue // deleted meanwhile: nothing to extend
-		}
-		// The handle is no longer valid (the message expired and was
-		// redelivered): further extensions would fail the same way.
-		h.remove(d)
-		hooks.error(OpVisibility, d.id, aws.ToString(f.Code), errorf("extending the visibility: %s", aws.ToString(f.Message)))
 	}
+	h.r.obs.metrics.Extended(cctx, extended)
 }

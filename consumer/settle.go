@@ -169,35 +169,50 @@ func (r *run) settled(op string, es []*entry, out *sqs.DeleteMessageBatchOutput,
 		// sqsx.Client.DeleteMessageBatch).
 		hooks.error(op, "", "", err)
 	}
-	ids := make([]string, len(es))
-	for i := range es {
-		ids[i] = strconv.Itoa(i)
-	}
-	var succeeded, failed []*string
+	var succeeded []*string
 	for _, s := range out.Successful {
 		succeeded = append(succeeded, s.Id)
 	}
-	failures := map[string]types.BatchResultErrorEntry{}
-	for _, f := range out.Failed {
-		failed = append(failed, f.Id)
-		failures[aws.ToString(f.Id)] = f
-	}
-	// A garbled answer can name an entry as both, or as neither: its
-	// message may come back, and that is reported rather than an outcome
-	// the answer does not prove.
-	verdict := outcome.Entries(ids, succeeded, failed)
+	verdict, failures := verdicts(len(es), succeeded, out.Failed)
 	for i, e := range es {
-		switch verdict[ids[i]] {
+		switch verdict[i] {
 		case outcome.Succeeded:
 			ok(e)
 		case outcome.Failed:
-			f := failures[ids[i]]
-			hooks.error(op, e.d.id, aws.ToString(f.Code), errors.New(aws.ToString(f.Message)))
+			hooks.error(op, e.d.id, aws.ToString(failures[i].Code), errors.New(aws.ToString(failures[i].Message)))
 		default:
-			hooks.error(op, e.d.id, sqsx.CodeEntryResultMissing,
-				errors.New("the answer names this entry neither as successful nor as failed, or as both; the message may come back"))
+			hooks.error(op, e.d.id, sqsx.CodeEntryResultMissing, errUnproven)
 		}
 	}
+}
+
+// errUnproven is the error of a batch entry a garbled answer names both
+// successful and failed, or neither: its message may come back.
+var errUnproven = errors.New("the answer names this entry neither as successful nor as failed, or as both; the message may come back")
+
+// verdicts reads the answer to a batch call whose n entries have the ids
+// "0" to n-1: what it says of each (see outcome.Entries: a garbled answer
+// can name an entry both successful and failed, or neither), and the Failed
+// entry of each entry it names failed.
+func verdicts(n int, succeeded []*string, failed []types.BatchResultErrorEntry) ([]outcome.Entry, map[int]types.BatchResultErrorEntry) {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i)
+	}
+	failedIDs := make([]*string, len(failed))
+	failures := map[int]types.BatchResultErrorEntry{}
+	for k, f := range failed {
+		failedIDs[k] = f.Id
+		if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < n {
+			failures[i] = f
+		}
+	}
+	byID := outcome.Entries(ids, succeeded, failedIDs)
+	out := make([]outcome.Entry, n)
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, failures
 }
 
 // errorf is fmt.Errorf, for errors of this package.
