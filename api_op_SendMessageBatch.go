@@ -30,11 +30,12 @@ import (
 // An answer garbled on the way that names an entry as both successful and
 // failed, or as neither, leaves the entry's payload in S3; one named as
 // neither becomes a Failed entry with CodeEntryResultMissing, so that it is
-// not taken for sent. If the SQS call itself fails, the call's uploads are handled as in
-// SendMessage: deleted after a definite rejection, kept and named in a
-// *payload.KeptError after an ambiguous failure. Requests that SQS
-// rejects as a whole (no entries, more than 10, repeated ids) are passed to
-// SQS unchanged, so that it returns its usual error. params is not modified.
+// not taken for sent. If the SQS call itself fails, the call's uploads are
+// handled as in SendMessage: deleted after a definite rejection, kept and
+// named in a *payload.KeptError after an ambiguous failure. Requests that
+// SQS rejects as a whole (no entries, more than 10, repeated ids) are passed
+// to SQS unchanged, so that it returns its usual error. params is not
+// modified.
 func (c *Client) SendMessageBatch(ctx context.Context, params *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	if params == nil || !batchplan.Acceptable(params.Entries, func(e types.SendMessageBatchRequestEntry) *string { return e.Id }) {
 		return c.api.SendMessageBatch(ctx, params, optFns...)

@@ -29,11 +29,11 @@ import (
 // that names an entry as both successful and failed, or as neither, leaves
 // the entry's payload in S3; one named as neither becomes a Failed entry with
 // payload.CodeEntryResultMissing, so that it is not taken for published. If
-// the SNS call itself fails,
-// the call's uploads are handled as in Publish: deleted after a definite
-// rejection, kept and named in a *payload.KeptError after an ambiguous
-// failure. Requests SNS rejects as a whole (no entries, more than 10,
-// repeated ids) are passed to SNS unchanged. params is not modified.
+// the SNS call itself fails, the call's uploads are handled as in Publish:
+// deleted after a definite rejection, kept and named in a *payload.KeptError
+// after an ambiguous failure. Requests SNS rejects as a whole (no entries,
+// more than 10, repeated ids) are passed to SNS unchanged. params is not
+// modified.
 func (c *Client) PublishBatch(ctx context.Context, params *sns.PublishBatchInput, optFns ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
 	if params == nil || !batchplan.Acceptable(params.PublishBatchRequestEntries, func(e types.PublishBatchRequestEntry) *string { return e.Id }) {
 		return c.api.PublishBatch(ctx, params, optFns...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sqsx/sqsx/internal/batchplan"
@@ -166,7 +167,7 @@ func SendBatch[V, In, Out, O any](ctx context.Context, c *Core[V], op string, b 
 	var sent []string
 	for _, e := range b.Entries {
 		if e.Failure == nil {
-			sent = append(sent, deref(e.ID))
+			sent = append(sent, aws.ToString(e.ID))
 		}
 	}
 	verdict := outcome.Entries(sent, succeeded, failed)
@@ -177,7 +178,7 @@ func SendBatch[V, In, Out, O any](ctx context.Context, c *Core[V], op string, b 
 		if e.Failure != nil {
 			continue
 		}
-		id := deref(e.ID)
+		id := aws.ToString(e.ID)
 		switch verdict[id] {
 		case outcome.Succeeded:
 			entries[id] = c.Metadata(e.Msg, e.Wire, int64(len(e.Body)), b.call)
@@ -196,12 +197,4 @@ func SendBatch[V, In, Out, O any](ctx context.Context, c *Core[V], op string, b 
 	DiscardFailedEntries(ctx, c.Store, c.Logger, op, &t, lost)
 	SetBatchMetadata(md, entries)
 	return out, missing, nil
-}
-
-// deref returns *s, or "" for nil.
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
